@@ -1,0 +1,119 @@
+"""Scored article -> alert draft: evidence, priority and a letter within the outlet's limit."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .letters import LABELS, LetterContext, LetterTemplates, TalkingPoints, short_quote
+from .records import AlertDraft, Evidence, Score
+from .sentences import split_sentences
+
+MAX_EVIDENCE = 12
+RECENCY_HALF_LIFE_DAYS = 3.0
+
+
+@dataclass(slots=True)
+class ArticleInfo:
+    title: str
+    text: str
+    url: str
+    published: datetime | None
+    language: str
+    wire_agency: str | None = None
+    republishers: tuple[str, ...] = ()
+
+
+def priority(severity: float, reach: int, published: datetime | None, now: datetime) -> float:
+    """Severity, weighted by outlet reach (1-5) and halved every few days of age."""
+    age_days = max(0.0, (now - published).total_seconds() / 86400) if published else 0.0
+    recency = math.pow(0.5, age_days / RECENCY_HALF_LIFE_DAYS)
+    return severity * (0.5 + 0.1 * reach) * (0.5 + 0.5 * recency)
+
+
+def sentence_around(text: str, start: int, end: int) -> str:
+    for a, b in split_sentences(text):
+        if a <= start < b:
+            return text[a : max(b, end)]
+    return text[start:end]
+
+
+def _issue(ev: Evidence, art: ArticleInfo) -> dict[str, Any]:
+    body = art.title if ev.field == "title" else art.text
+    return {
+        "category": ev.category,
+        "quote": short_quote(sentence_around(body, ev.start, ev.end)),
+        "match": ev.quote,
+        "explanation": ev.explanation,
+        "replacement": ev.replacement,
+    }
+
+
+def _issues(score: Score, art: ArticleInfo, categories: list[str]) -> list[dict[str, Any]]:
+    """One issue per category (strongest first), from its first evidence."""
+    out = []
+    for cat in categories:
+        ev = next((e for e in score.evidence if e.category == cat), None)
+        if ev is not None:
+            out.append(_issue(ev, art))
+    return out
+
+
+def recipient(outlet: dict[str, Any]) -> str | None:
+    letters = outlet.get("letters") or {}
+    if letters.get("email"):
+        return str(letters["email"])
+    routes = outlet.get("complaint_routes") or []
+    return str(routes[0].get("contact")) if routes and routes[0].get("contact") else None
+
+
+def draft_alert(
+    score: Score,
+    art: ArticleInfo,
+    outlet: dict[str, Any],
+    templates: LetterTemplates,
+    points: TalkingPoints,
+    now: datetime | None = None,
+) -> AlertDraft | None:
+    """The alert for an alerting score, or None when the score raises none."""
+    if not score.alert or score.kind is None:
+        return None
+    now = now or datetime.now(UTC)
+    wanted = (
+        ["good_coverage"]
+        if score.kind == "praise"
+        else [
+            c
+            for c, _p in sorted(score.categories.items(), key=lambda kv: -kv[1])
+            if c != "good_coverage" and any(e.category == c for e in score.evidence)
+        ]
+    )
+    issues = _issues(score, art, wanted)
+    lang = art.language if art.language in LABELS else "en"
+    ctx = LetterContext(
+        kind=score.kind,
+        language=lang,
+        outlet=outlet,
+        recipient=recipient(outlet),
+        article={
+            "title": art.title,
+            "url": art.url,
+            "published": art.published.date().isoformat() if art.published else "",
+        },
+        issues=issues,
+        talking_points=[tp.model_dump() for tp in points.for_categories(lang, wanted)],
+        wire={"agency": art.wire_agency, "republishers": list(art.republishers)} if art.wire_agency else None,
+    )
+    letter = templates.render(ctx, (outlet.get("letters") or {}).get("word_limit"))
+    labels = ", ".join(LABELS["en"][c] for c in wanted[:3])
+    return AlertDraft(
+        kind=score.kind,
+        severity=score.severity,
+        priority=priority(score.severity, int(outlet.get("reach", 3)), art.published, now),
+        categories=wanted,
+        summary=f"{score.kind}: {labels}",
+        evidence=[e for e in score.evidence if e.category in wanted][:MAX_EVIDENCE],
+        letter=letter,
+    )

@@ -1,0 +1,91 @@
+"""`mediawatch` command line: each command is a few lines over a library function.
+
+Errors a user can fix print one line (``mediawatch: error: FILE:LINE: ...``) and exit with 2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import InputError, MediaWatchError
+from .settings import Settings, load_settings
+
+EXIT_USAGE = 2
+
+
+class Cli(click.Group):
+    """Turns MediaWatchError into a one-line message and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MediaWatchError as exc:
+            click.echo(f"mediawatch: error: {exc}", err=True)
+            ctx.exit(EXIT_USAGE)
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    obj = ctx.ensure_object(dict)
+    if "settings" not in obj:
+        obj["settings"] = load_settings()
+    return obj["settings"]  # type: ignore[no-any-return]
+
+
+@contextmanager
+def opened_store(settings: Settings) -> Iterator[Any]:
+    from .store import Store
+
+    store = Store.open(settings.db_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mediawatch")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress (key=value lines on stderr).")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """MediaWatch: watch news coverage, raise media alerts with evidence and letter drafts.
+
+    \b
+    Example:
+      mediawatch demo            # bundled demo site -> full cycle -> web app
+      mediawatch run --once      # one cycle over feeds.yaml
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _register() -> None:
+    from .commands import data, ops, pipeline_cmds, web
+
+    for module in (pipeline_cmds, data, ops, web):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+def echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def require_file(path: Path) -> Path:
+    if str(path) != "-" and not path.is_file():
+        raise InputError(f"{path}: no such file")
+    return path
+
+
+_register()

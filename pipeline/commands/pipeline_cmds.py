@@ -1,0 +1,134 @@
+"""run, extract, score, sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from ..cli import opened_store, require_file, settings_of
+from ..jsonl import ScoreLine, SentenceLine, output, read_lines, write_lines
+from ..progress import progress_bar
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Run one full cycle and exit.")
+@click.option(
+    "--feeds", "feeds_file", type=click.Path(path_type=Path), help="Feeds file (default: settings)."
+)
+@click.pass_context
+def run(ctx: click.Context, once: bool, feeds_file: Path | None) -> None:
+    """Poll feeds, extract, score and raise alerts; every few minutes unless --once.
+
+    \b
+    Example:
+      mediawatch run --once
+      MEDIAWATCH_POLL_INTERVAL_MINUTES=10 mediawatch run
+    """
+    from ..orchestrate import build, run_cycle
+    from ..scheduler import run_forever
+
+    settings = settings_of(ctx)
+    with opened_store(settings) as store:
+        p = build(settings, store, feeds_file)
+        if once:
+            stats = run_cycle(p)
+            click.echo(" ".join(f"{k}={v}" for k, v in sorted(stats.items())) or "nothing to do")
+        else:
+            run_forever(p)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Write here instead of stdout.")
+def extract(files: tuple[Path, ...], fmt: str, out: Path | None) -> None:
+    """Extract article text and metadata from HTML files (.html or .html.gz).
+
+    One JSON object per file: source, title, text, published, language, authors.
+
+    \b
+    Example:
+      mediawatch extract page.html other.html.gz --format jsonl > articles.jsonl
+    """
+    from ..extract import extract_file
+
+    for f in files:
+        require_file(f)
+
+    def rows() -> Iterator[dict[str, object]]:
+        for f in progress_bar(files, "extracting"):
+            d = extract_file(f)
+            yield {
+                "source": d.source,
+                "title": d.title,
+                "text": d.text,
+                "published": d.published,
+                "language": d.language,
+                "authors": d.authors,
+            }
+
+    with output(out) as fh:
+        write_lines(rows(), fh)
+
+
+@click.command()
+@click.option(
+    "--input",
+    "inp",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="JSON Lines: {id, title, text, url?, outlet?, published?, language?}.",
+)
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Write here instead of stdout.")
+@click.pass_context
+def score(ctx: click.Context, inp: Path, out: Path | None) -> None:
+    """Score articles: relevance, categories, alert, kind, severity and evidence.
+
+    \b
+    Example:
+      mediawatch score --input articles.jsonl --output scores.jsonl
+    """
+    from ..orchestrate import build_scorer
+    from ..records import ScoreInput
+
+    scorer = build_scorer(settings_of(ctx))
+    lines = list(read_lines(require_file(inp), ScoreLine))
+    items = [ScoreInput(str(x.id), x.title, x.text, x.url, x.outlet, x.published, x.language) for x in lines]
+
+    def rows() -> Iterator[dict[str, object]]:
+        for i in range(0, len(items), 64):
+            for s in scorer.score_many(items[i : i + 64]):
+                yield s.as_dict()
+
+    with output(out) as fh:
+        write_lines(rows(), fh)
+
+
+@click.command()
+@click.option(
+    "--input",
+    "inp",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="JSON Lines: {id, text}, one sentence each.",
+)
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Write here instead of stdout.")
+def sentences(inp: Path, out: Path | None) -> None:
+    """Label casualty sentences: victim (israeli|palestinian|both|neither) and responsible
+    (israel|hamas|both|neither).
+
+    \b
+    Example:
+      echo '{"id": 1, "text": "Five Palestinians were killed in Gaza."}' > s.jsonl
+      mediawatch sentences --input s.jsonl
+    """
+    from ..sentences import label_sentence
+
+    lines = list(read_lines(require_file(inp), SentenceLine))
+    with output(out) as fh:
+        write_lines((label_sentence(str(x.id), x.text).as_dict() for x in lines), fh)
+
+
+COMMANDS = [run, extract, score, sentences]

@@ -1,0 +1,231 @@
+"""Wires the stages to the store: one cycle = poll due sources, process new entries, revisit.
+
+Network work runs in a thread pool; every database write happens on the calling thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from . import cluster, entries, extract, revisit
+from .alert import ArticleInfo, draft_alert
+from .classify import load_classifier
+from .config import FeedsConfig, load_feeds
+from .fetch import Fetcher, FetchPolicy
+from .letters import LetterTemplates, load_talking_points
+from .records import Extracted, FetchResult, ScoreInput
+from .rules import load_rules
+from .score import Scorer, Thresholds
+from .settings import Settings
+from .store import Store
+from .store.views import DueSource, PendingEntry
+
+log = logging.getLogger(__name__)
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+MAX_BACKOFF = timedelta(hours=6)
+CLUSTER_WINDOW = timedelta(days=3)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    store: Store
+    feeds: FeedsConfig
+    fetcher: Fetcher
+    scorer: Scorer
+    templates: LetterTemplates
+    points: Any
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.stats[key] = self.stats.get(key, 0) + n
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
+        user_agent=settings.user_agent,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        total_timeout=settings.total_timeout,
+        max_bytes=settings.max_response_bytes,
+        max_redirects=settings.max_redirects,
+        per_host_delay=settings.per_host_delay,
+        allow_private=settings.allow_private_networks,
+    )
+
+
+def build_scorer(settings: Settings) -> Scorer:
+    thresholds = Thresholds(
+        settings.relevance_threshold,
+        settings.alert_threshold,
+        settings.praise_threshold,
+        dict(settings.category_thresholds),
+    )
+    return Scorer(
+        load_classifier(settings.models_dir), load_rules(settings.alerts_dir / "rules.yaml"), thresholds
+    )
+
+
+def build(
+    settings: Settings, store: Store, feeds_file: Path | None = None, base_url: str | None = None
+) -> Pipeline:
+    """Load and validate every configuration file, then sync outlets into the store."""
+    feeds = load_feeds(feeds_file or settings.feeds_file, base_url)
+    pipeline = Pipeline(
+        settings=settings,
+        store=store,
+        feeds=feeds,
+        fetcher=Fetcher(fetch_policy(settings)),
+        scorer=build_scorer(settings),
+        templates=LetterTemplates(settings.alerts_dir / "templates"),
+        points=load_talking_points(settings.alerts_dir / "talking_points.yaml"),
+    )
+    store.sync_outlets(feeds)
+    return pipeline
+
+
+def next_check(source: DueSource, result: FetchResult, now: datetime) -> datetime:
+    """The interval with ±10% jitter; failures back off exponentially (capped), with jitter."""
+    interval = timedelta(minutes=source.interval_minutes)
+    if result.error is not None:
+        interval = min(interval * (2 ** min(source.error_count, 8)), MAX_BACKOFF)
+    return now + interval * random.uniform(0.9, 1.1)
+
+
+def poll_sources(p: Pipeline, now: datetime) -> None:
+    due = p.store.due_sources(now)
+    with ThreadPoolExecutor(max_workers=p.settings.workers) as pool:
+        results = list(
+            pool.map(lambda s: p.fetcher.get(s.url, s.etag, s.last_modified, accept=FEED_ACCEPT), due)
+        )
+    for source, result in zip(due, results, strict=True):
+        new = 0
+        p.count("polls")
+        if result.not_modified:
+            p.count("not_modified")
+        elif result.ok:
+            parsed = entries.parse_feed(result.body, result.final_url, now)
+            if parsed.bozo:
+                log.warning("feed malformed source=%s reason=%s", source.url, parsed.bozo)
+            new = p.store.add_entries(source.id, parsed.entries)
+            p.count("new_entries", new)
+        else:
+            p.count("poll_errors")
+            log.warning("poll failed source=%s error=%s", source.url, result.error)
+        p.store.record_poll(source.id, result, new, next_check(source, result, now))
+
+
+def _article_info(doc: Extracted, entry: PendingEntry, url: str) -> ArticleInfo:
+    published = entry.published_at
+    return ArticleInfo(
+        title=doc.title or entry.title,
+        text=doc.text,
+        url=url,
+        published=published,
+        language=doc.language or "en",
+    )
+
+
+def process_entries(p: Pipeline, progress: Progress | None = None) -> None:
+    pending = p.store.pending_entries(p.settings.max_entries_per_cycle)
+    with ThreadPoolExecutor(max_workers=p.settings.workers) as pool:
+        pages = list(pool.map(lambda e: p.fetcher.get(e.url, accept=HTML_ACCEPT), pending))
+    scored: list[tuple[int, PendingEntry, Extracted]] = []
+    for i, (entry, page) in enumerate(zip(pending, pages, strict=True)):
+        if progress:
+            progress("articles", i + 1, len(pending))
+        outcome = _store_article(p, entry, page)
+        if outcome is not None:
+            scored.append(outcome)
+    _score_and_alert(p, scored)
+
+
+def _store_article(
+    p: Pipeline, entry: PendingEntry, page: FetchResult
+) -> tuple[int, PendingEntry, Extracted] | None:
+    if not page.ok:
+        p.store.mark_entry(entry.id, "failed", error=page.error)
+        p.count("page_errors")
+        return None
+    doc = extract.extract_html(page.body, source=page.final_url, url=page.final_url)
+    if doc.status != "ok":
+        doc.text = entry.summary  # keep what the feed gave, and say so
+        doc.title = doc.title or entry.title
+    url = entries.canonical_url(doc.canonical_url or page.final_url)
+    existing = p.store.article_id_for_url(url)
+    if existing is not None:
+        p.store.mark_entry(entry.id, "duplicate", article_id=existing)
+        p.count("duplicates")
+        return None
+    agency = cluster.wire_agency(doc.text, doc.authors)
+    article_id = p.store.save_article(entry.outlet_id, url, doc, entry.summary, entry.published_at, agency)
+    _cluster(p, article_id, doc.text, agency)
+    p.store.mark_entry(entry.id, "processed", article_id=article_id)
+    p.count("articles")
+    return article_id, entry, doc
+
+
+def _cluster(p: Pipeline, article_id: int, text: str, agency: str | None) -> None:
+    since = datetime.now(UTC) - CLUSTER_WINDOW
+    candidates = [(i, t) for i, t, _c in p.store.recent_for_clustering(since) if i != article_id]
+    match = cluster.find_copy(text, candidates)
+    if match is not None:
+        p.store.join_cluster(article_id, match, agency)
+        p.count("clustered")
+
+
+def _score_and_alert(p: Pipeline, batch: list[tuple[int, PendingEntry, Extracted]]) -> None:
+    items = [
+        ScoreInput(str(aid), doc.title or e.title, doc.text, language=doc.language) for aid, e, doc in batch
+    ]
+    for (article_id, entry, doc), score in zip(batch, p.scorer.score_many(items), strict=True):
+        score_id = p.store.save_score(article_id, score)
+        p.count("scored")
+        p.count("relevant", int(score.relevant))
+        outlet = p.feeds.outlet(entry.outlet_id).model_dump(mode="json")
+        draft = draft_alert(
+            score, _article_info(doc, entry, entry.canonical_url), outlet, p.templates, p.points
+        )
+        if draft is not None and p.store.create_alert(article_id, score_id, draft) is not None:
+            p.count("alerts")
+
+
+def revisit_articles(p: Pipeline, now: datetime) -> None:
+    after = timedelta(hours=p.settings.revisit_after_hours)
+    for target in p.store.revisit_targets(now, after):
+        page = p.fetcher.get(target.url, accept=HTML_ACCEPT)
+        if not page.ok:
+            continue
+        doc = extract.extract_html(page.body, source=page.final_url, url=page.final_url)
+        if doc.status != "ok":
+            continue
+        rev = revisit.compare(target.title, target.text, doc.title, doc.text)
+        if p.store.record_revisit(target.article_id, doc.title, doc.text, rev.diff):
+            p.count("articles_changed")
+        p.count("revisits")
+
+
+def run_cycle(p: Pipeline, progress: Progress | None = None) -> dict[str, int]:
+    """One full cycle; recorded in the runs table, errors included."""
+    p.stats = {}
+    run_id = p.store.start_run("cycle")
+    now = datetime.now(UTC)
+    try:
+        poll_sources(p, now)
+        process_entries(p, progress)
+        revisit_articles(p, now)
+    except Exception as exc:
+        p.store.finish_run(run_id, p.stats, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    p.store.finish_run(run_id, p.stats)
+    log.info("cycle done %s", " ".join(f"{k}={v}" for k, v in sorted(p.stats.items())))
+    return dict(p.stats)

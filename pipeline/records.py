@@ -1,0 +1,178 @@
+"""Plain records exchanged between stages.
+
+Stage modules take and return these dataclasses; only ``store`` turns them into rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+CATEGORIES: tuple[str, ...] = (
+    "agentless_casualties",
+    "casualty_doubt",
+    "missing_context",
+    "one_sided_sourcing",
+    "loaded_language",
+    "dehumanization",
+    "protest_smear",
+    "islamophobia",
+    "double_standard",
+    "headline_framing",
+    "factual_error",
+    "good_coverage",
+)
+COMPLAINT_CATEGORIES: tuple[str, ...] = tuple(c for c in CATEGORIES if c != "good_coverage")
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """One HTTP exchange, as the fetch stage saw it."""
+
+    url: str
+    final_url: str
+    status: int
+    body: bytes = b""
+    content_type: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    elapsed: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and 200 <= self.status < 300
+
+
+@dataclass(slots=True)
+class Entry:
+    """A feed item, normalised."""
+
+    guid: str
+    url: str
+    title: str
+    summary: str = ""
+    published: datetime | None = None
+    date_flagged: bool = False
+    authors: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FeedParse:
+    entries: list[Entry]
+    title: str = ""
+    bozo: str | None = None
+
+
+@dataclass(slots=True)
+class Extracted:
+    """Article text and metadata extracted from one page."""
+
+    source: str
+    title: str
+    text: str
+    published: str | None = None
+    language: str | None = None
+    authors: list[str] = field(default_factory=list)
+    canonical_url: str | None = None
+    status: str = "ok"  # ok | empty | not_html | error
+
+
+@dataclass(slots=True)
+class Evidence:
+    category: str
+    quote: str
+    start: int
+    end: int
+    source: str  # "rule:<id>" or "model"
+    explanation: str = ""
+    replacement: str | None = None
+    field: str = "text"  # offsets are into the article's "title" or "text"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "category": self.category,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "source": self.source,
+            "field": self.field,
+        }
+
+
+@dataclass(slots=True)
+class ScoreInput:
+    id: str
+    title: str
+    text: str
+    url: str | None = None
+    outlet: str | None = None
+    published: str | None = None
+    language: str | None = None
+
+
+@dataclass(slots=True)
+class Score:
+    """The score stage's verdict on one article (the `mediawatch score` contract)."""
+
+    id: str
+    relevant: bool
+    relevance: float
+    categories: dict[str, float]
+    alert: bool
+    kind: str | None  # "complaint" | "praise" | None
+    severity: float
+    evidence: list[Evidence] = field(default_factory=list)
+    model_version: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "relevant": self.relevant,
+            "relevance": round(self.relevance, 4),
+            "categories": {k: round(v, 4) for k, v in self.categories.items()},
+            "alert": self.alert,
+            "kind": self.kind,
+            "severity": round(self.severity, 4),
+            "evidence": [e.as_dict() for e in self.evidence],
+        }
+
+
+@dataclass(slots=True)
+class SentenceLabel:
+    id: str
+    victim: str  # israeli | palestinian | both | neither
+    responsible: str  # israel | hamas | both | neither
+    text: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"id": self.id, "victim": self.victim, "responsible": self.responsible}
+
+
+@dataclass(slots=True)
+class LetterDraft:
+    language: str
+    kind: str
+    subject: str
+    body: str
+    word_count: int
+    word_limit: int | None
+    recipient: str | None
+    dropped_paragraphs: int = 0
+
+
+@dataclass(slots=True)
+class AlertDraft:
+    """What the alert stage proposes for one scored article."""
+
+    kind: str
+    severity: float
+    priority: float
+    categories: list[str]
+    summary: str
+    evidence: list[Evidence]
+    letter: LetterDraft

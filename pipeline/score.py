@@ -1,0 +1,130 @@
+"""Score an article: relevance, issue categories and evidence, from the model and the rules.
+
+A category's probability combines the model's with the rules' evidence as a noisy-OR:
+``1 - (1 - p_model) * prod(1 - weight)`` over the rules that fired for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .classify import Classifier
+from .extract import detect_language
+from .records import CATEGORIES, COMPLAINT_CATEGORIES, Evidence, Score, ScoreInput
+from .rules import RuleSet
+from .sentences import casualty_sentences, split_sentences
+
+AGENTLESS_WEIGHT = 0.35
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    relevance: float = 0.5
+    alert: float = 0.5
+    praise: float = 0.6
+    per_category: Mapping[str, float] = field(default_factory=dict)
+
+    def for_category(self, category: str) -> float:
+        default = self.praise if category == "good_coverage" else self.alert
+        return self.per_category.get(category, default)
+
+
+def agentless_evidence(text: str) -> list[Evidence]:
+    """Palestinian casualty sentences that name no perpetrator."""
+    out = []
+    for a, b, label in casualty_sentences(text):
+        if label.victim == "palestinian" and label.responsible == "neither":
+            out.append(
+                Evidence(
+                    "agentless_casualties",
+                    text[a:b],
+                    a,
+                    b,
+                    "rule:sentence-agentless",
+                    "Palestinian deaths are reported without saying who caused them.",
+                )
+            )
+    return out
+
+
+def _noisy_or(p_model: float, weights: list[float]) -> float:
+    miss = 1.0 - p_model
+    for w in weights:
+        miss *= 1.0 - w
+    return 1.0 - miss
+
+
+class Scorer:
+    """Holds the loaded model and compiled rules; ``score_many`` batches the model calls."""
+
+    def __init__(self, classifier: Classifier, rules: RuleSet, thresholds: Thresholds) -> None:
+        self.classifier = classifier
+        self.rules = rules
+        self.thresholds = thresholds
+
+    def score(self, item: ScoreInput) -> Score:
+        return self.score_many([item])[0]
+
+    def score_many(self, items: list[ScoreInput]) -> list[Score]:
+        docs = [f"{i.title}\n{i.text}" for i in items]
+        predictions = self.classifier.predict(docs) if docs else []
+        return [self._combine(i, rel, cats) for i, (rel, cats) in zip(items, predictions, strict=True)]
+
+    def _combine(self, item: ScoreInput, relevance: float, model: dict[str, float]) -> Score:
+        language = item.language or detect_language(f"{item.title}\n{item.text}") or "en"
+        evidence = self.rules.match(item.title, item.text, language)
+        evidence += agentless_evidence(item.text)
+        weights: dict[str, list[float]] = {}
+        for ev in evidence:
+            rule = self.rules.by_id.get(ev.source.removeprefix("rule:"))
+            weights.setdefault(ev.category, []).append(rule.spec.weight if rule else AGENTLESS_WEIGHT)
+        categories = {c: _noisy_or(model.get(c, 0.0), weights.get(c, [])) for c in CATEGORIES}
+        relevant = relevance >= self.thresholds.relevance
+        flagged = [c for c in COMPLAINT_CATEGORIES if categories[c] >= self.thresholds.for_category(c)]
+        praise = categories["good_coverage"] >= self.thresholds.for_category("good_coverage")
+        kind = None
+        if relevant and flagged:
+            kind = "complaint"
+        elif relevant and praise:
+            kind = "praise"
+        severity = max((categories[c] for c in COMPLAINT_CATEGORIES), default=0.0)
+        if kind == "praise":
+            severity = categories["good_coverage"]
+        chosen = flagged if kind == "complaint" else ["good_coverage"] if kind else []
+        evidence = [e for e in evidence if e.category in chosen] if kind else evidence
+        evidence += self._model_evidence(item.text, chosen, evidence)
+        return Score(
+            id=item.id,
+            relevant=relevant,
+            relevance=relevance,
+            categories=categories,
+            alert=kind is not None,
+            kind=kind,
+            severity=severity if relevant else 0.0,
+            evidence=evidence,
+            model_version=self.classifier.version,
+        )
+
+    def _model_evidence(self, text: str, chosen: list[str], have: list[Evidence]) -> list[Evidence]:
+        """For flagged categories no rule explains, quote the sentence the model rates highest."""
+        missing = [c for c in chosen if not any(e.category == c for e in have)]
+        spans = split_sentences(text)
+        if not missing or not spans:
+            return []
+        preds = self.classifier.predict([text[a:b] for a, b in spans])
+        out = []
+        for c in missing:
+            best = max(range(len(spans)), key=lambda k: preds[k][1].get(c, 0.0))
+            a, b = spans[best]
+            out.append(
+                Evidence(
+                    c,
+                    text[a:b],
+                    a,
+                    b,
+                    "model",
+                    "The classifier rates this sentence highest for this category.",
+                )
+            )
+        return out

@@ -1,0 +1,139 @@
+"""Settings, declared once. Built by the CLI or the app factory and passed down.
+
+Every field can be set in the environment with the ``MEDIAWATCH_`` prefix or in a ``.env``
+file, e.g. ``MEDIAWATCH_DATABASE_URL=postgresql+psycopg://127.0.0.1/test``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from . import __version__
+from .errors import ConfigError
+
+DEFAULT_CONTACT = "mediawatch-admin@example.org"
+
+
+class Settings(BaseSettings):
+    """MediaWatch settings. ``mediawatch config show`` prints them, secrets masked."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MEDIAWATCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; empty means a SQLite file in data_dir."
+    )
+    data_dir: Path = Field(
+        default=Path("var"), description="Where the SQLite file, raw pages and exports live."
+    )
+    feeds_file: Path = Field(default=Path("feeds.yaml"), description="Outlets and sources.")
+    alerts_dir: Path = Field(
+        default=Path("alerts"), description="rules.yaml, talking_points.yaml, templates/."
+    )
+    models_dir: Path = Field(default=Path("models"), description="Trained classifiers and model cards.")
+
+    contact: str = Field(default=DEFAULT_CONTACT, description="Contact address sent in the User-Agent.")
+    project_url: str = Field(
+        default="https://mediawatch.example.org/bot", description="Page describing the crawler."
+    )
+    connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to connect.")
+    read_timeout: float = Field(default=20.0, gt=0, description="Seconds between bytes.")
+    total_timeout: float = Field(default=60.0, gt=0, description="Seconds for a whole response.")
+    max_response_bytes: int = Field(
+        default=5_000_000, gt=0, description="Larger responses are cut off and refused."
+    )
+    max_redirects: int = Field(default=5, ge=0, description="Redirects followed per request.")
+    workers: int = Field(default=4, ge=1, le=64, description="Threads fetching in parallel.")
+    per_host_delay: float = Field(default=1.0, ge=0, description="Seconds between requests to one host.")
+    allow_private_networks: bool = Field(
+        default=False, description="Allow fetching loopback/private addresses (demo, tests)."
+    )
+    poll_interval_minutes: int = Field(
+        default=15, ge=1, description="How often `mediawatch run` runs a cycle."
+    )
+    revisit_after_hours: float = Field(
+        default=6.0, gt=0, description="Alerted articles are fetched again after this."
+    )
+    max_entries_per_cycle: int = Field(default=500, ge=1, description="Entries processed per cycle.")
+
+    relevance_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="Relevance probability for 'relevant'."
+    )
+    alert_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="Category probability that raises a complaint alert."
+    )
+    praise_threshold: float = Field(
+        default=0.6, ge=0, le=1, description="good_coverage probability that raises a praise alert."
+    )
+    category_thresholds: dict[str, float] = Field(
+        default_factory=dict, description="Per-category overrides of alert_threshold."
+    )
+
+    web_host: str = Field(default="127.0.0.1", description="Address `mediawatch serve` listens on.")
+    web_port: int = Field(default=8000, ge=0, le=65535, description="Port `mediawatch serve` listens on.")
+    secret_key: SecretStr = Field(default=SecretStr(""), description="Signs sessions; set it in production.")
+    smtp_url: str = Field(default="", description="SMTP server for digests, e.g. smtp://host:25.")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
+    timezone: str = Field(default="America/Toronto", description="Local time zone for digests and reports.")
+
+    @field_validator("contact")
+    @classmethod
+    def _contact(cls, value: str) -> str:
+        if "@" not in value and not value.startswith("http"):
+            raise ValueError("must be an e-mail address or URL publishers can reach")
+        return value
+
+    @property
+    def user_agent(self) -> str:
+        """An honest User-Agent: who we are and how to reach us. Never a browser's."""
+        return f"MediaWatch/{__version__} (+{self.project_url}; {self.contact})"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'mediawatch.db'}"
+
+    def threshold(self, category: str) -> float:
+        if category == "good_coverage":
+            return self.category_thresholds.get(category, self.praise_threshold)
+        return self.category_thresholds.get(category, self.alert_threshold)
+
+    def masked(self) -> dict[str, Any]:
+        """Settings as plain values with secrets (and passwords in URLs) masked."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            elif isinstance(value, Path):
+                value = str(value)
+            elif name == "database_url":
+                value = _mask_url(self.db_url)
+            elif name == "smtp_url":
+                value = _mask_url(value)
+            out[name] = value
+        out["user_agent"] = self.user_agent
+        return out
+
+
+def _mask_url(url: str) -> str:
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:********@{host}" if ":" in creds else url
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment and .env; errors name the setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"setting MEDIAWATCH_{field.upper()}: {err['msg']}") from exc

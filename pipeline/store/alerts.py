@@ -1,0 +1,184 @@
+"""Alerts and their letters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+
+from ..records import AlertDraft
+from .base import StoreBase, utcnow
+from .schema import Alert, Article, Letter, Outlet, ScoreRow
+from .views import AlertDetail, AlertView, LetterView
+
+
+def _alert_query() -> Select[Alert, Article, Outlet]:
+    return (
+        select(Alert, Article, Outlet)
+        .join(Article, Article.id == Alert.article_id)
+        .join(Outlet, Outlet.id == Article.outlet_id)
+    )
+
+
+def _view(alert: Alert, article: Article, outlet: Outlet) -> AlertView:
+    return AlertView(
+        id=alert.id,
+        status=alert.status,
+        kind=alert.kind,
+        severity=alert.severity,
+        priority=alert.priority,
+        categories=list(alert.categories),
+        summary=alert.summary,
+        created_at=alert.created_at,
+        article_id=article.id,
+        title=article.title,
+        url=article.url,
+        outlet_id=outlet.id,
+        outlet_name=outlet.name,
+        language=article.language,
+        published_at=article.published_at,
+    )
+
+
+class AlertsStore(StoreBase):
+    def create_alert(self, article_id: int, score_id: int, draft: AlertDraft) -> int | None:
+        """Raise an alert with its first letter draft; None if the article already has one."""
+        now = utcnow()
+        try:
+            with self.sessions.begin() as s:
+                if s.scalar(select(Alert.id).where(Alert.article_id == article_id)) is not None:
+                    return None
+                alert = Alert(
+                    article_id=article_id,
+                    score_id=score_id,
+                    kind=draft.kind,
+                    severity=draft.severity,
+                    priority=draft.priority,
+                    categories=list(draft.categories),
+                    summary=draft.summary,
+                    evidence=[
+                        e.as_dict() | {"explanation": e.explanation, "replacement": e.replacement}
+                        for e in draft.evidence
+                    ],
+                    created_at=now,
+                    updated_at=now,
+                )
+                s.add(alert)
+                s.flush()
+                d = draft.letter
+                s.add(
+                    Letter(
+                        alert_id=alert.id,
+                        is_draft=True,
+                        language=d.language,
+                        recipient=d.recipient,
+                        subject=d.subject,
+                        body=d.body,
+                        word_count=d.word_count,
+                        word_limit=d.word_limit,
+                        created_at=now,
+                    )
+                )
+                s.add(
+                    self._audit_row(
+                        "pipeline",
+                        "alert_raised",
+                        "alert",
+                        alert.id,
+                        {"article_id": article_id, "kind": draft.kind},
+                    )
+                )
+                return alert.id
+        except IntegrityError:  # another process raised it first
+            return None
+
+    def list_alerts(
+        self,
+        status: str | None = None,
+        outlet: str | None = None,
+        category: str | None = None,
+        language: str | None = None,
+        kind: str | None = None,
+        limit: int = 200,
+    ) -> list[AlertView]:
+        """Alerts by priority, highest first, with optional filters."""
+        q = _alert_query()
+        if status:
+            q = q.where(Alert.status == status)
+        if outlet:
+            q = q.where(Outlet.id == outlet)
+        if language:
+            q = q.where(Article.language == language)
+        if kind:
+            q = q.where(Alert.kind == kind)
+        q = q.order_by(Alert.priority.desc(), Alert.id.desc())
+        with self.session() as s:
+            views = [_view(*row) for row in s.execute(q)]
+        if category:
+            views = [v for v in views if category in v.categories]
+        return views[:limit]
+
+    def alert_detail(self, alert_id: int) -> AlertDetail | None:
+        with self.session() as s:
+            row = s.execute(_alert_query().where(Alert.id == alert_id)).first()
+            if row is None:
+                return None
+            alert, article, outlet = row
+            score = s.get_one(ScoreRow, alert.score_id)
+            letters = s.scalars(select(Letter).where(Letter.alert_id == alert_id).order_by(Letter.id))
+            cluster = []
+            if article.cluster_id is not None:
+                others = s.execute(
+                    select(Article.id, Article.title, Article.url, Article.outlet_id).where(
+                        Article.cluster_id == article.cluster_id, Article.id != article.id
+                    )
+                )
+                cluster = [dict(id=o[0], title=o[1], url=o[2], outlet=o[3]) for o in others]
+            return AlertDetail(
+                alert=_view(alert, article, outlet),
+                text=article.text,
+                evidence=list(alert.evidence),
+                scores=dict(score.categories),
+                relevance=score.relevance,
+                letters=[
+                    LetterView(
+                        x.id,
+                        x.language,
+                        x.recipient,
+                        x.subject,
+                        x.body,
+                        x.word_count,
+                        x.word_limit,
+                        x.is_draft,
+                    )
+                    for x in letters
+                ],
+                outlet_config=dict(outlet.config),
+                cluster=cluster,
+                wire_agency=article.wire_agency,
+            )
+
+    def export_articles(self) -> Iterator[dict[str, Any]]:
+        """Every article with its latest score and alert, streamed in id order."""
+        latest = select(ScoreRow.article_id, ScoreRow.id).order_by(ScoreRow.article_id, ScoreRow.id.desc())
+        with self.session() as s:
+            last_score: dict[int, int] = {}
+            for article_id, score_id in s.execute(latest):
+                last_score.setdefault(article_id, score_id)
+            q = (
+                select(Article, Alert.id, Alert.status, Alert.kind)
+                .outerjoin(Alert, Alert.article_id == Article.id)
+                .order_by(Article.id)
+                .execution_options(yield_per=500)
+            )
+            for article, alert_id, alert_status, alert_kind in s.execute(q):
+                score = s.get(ScoreRow, last_score[article.id]) if article.id in last_score else None
+                yield {
+                    "article": article,
+                    "score": score,
+                    "alert_id": alert_id,
+                    "alert_status": alert_status,
+                    "alert_kind": alert_kind,
+                }

@@ -1,0 +1,23 @@
+"""Alembic environment: runs with the connection the Store hands over (see migrate.py)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from pipeline.store.schema import Base
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:  # `alembic` CLI use: build an engine from the ini's URL
+    from sqlalchemy import create_engine
+
+    connection = create_engine(config.get_main_option("sqlalchemy.url") or "").connect()
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

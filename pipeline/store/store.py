@@ -1,0 +1,26 @@
+"""The Store: one object with intent-named methods, the only code that talks to the database."""
+
+from __future__ import annotations
+
+from . import migrate
+from .alerts import AlertsStore
+from .articles import ArticlesStore
+from .runs import RunsStore
+from .sources import SourcesStore
+
+
+class Store(SourcesStore, ArticlesStore, AlertsStore, RunsStore):
+    """Open a database by URL. ``Store.open`` also brings its schema up to date."""
+
+    @classmethod
+    def open(cls, url: str, upgrade: bool = True) -> Store:
+        store = cls(url)
+        if upgrade:
+            store.upgrade()
+        return store
+
+    def upgrade(self) -> None:
+        migrate.upgrade(self.engine)
+
+    def schema_revision(self) -> str | None:
+        return migrate.current_revision(self.engine)

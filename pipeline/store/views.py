@@ -1,0 +1,129 @@
+"""Read-only views the store hands out: plain dataclasses, detached from sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(slots=True)
+class DueSource:
+    id: int
+    outlet_id: str
+    url: str
+    kind: str
+    interval_minutes: int
+    etag: str | None
+    last_modified: str | None
+    error_count: int
+
+
+@dataclass(slots=True)
+class PendingEntry:
+    id: int
+    outlet_id: str
+    url: str
+    canonical_url: str
+    title: str
+    summary: str
+    published_at: datetime | None
+
+
+@dataclass(slots=True)
+class RevisitTarget:
+    article_id: int
+    url: str
+    title: str
+    text: str
+    content_hash: str
+
+
+@dataclass(slots=True)
+class AlertView:
+    id: int
+    status: str
+    kind: str
+    severity: float
+    priority: float
+    categories: list[str]
+    summary: str
+    created_at: datetime
+    article_id: int
+    title: str
+    url: str
+    outlet_id: str
+    outlet_name: str
+    language: str | None
+    published_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "kind": self.kind,
+            "severity": round(self.severity, 4),
+            "priority": round(self.priority, 4),
+            "categories": self.categories,
+            "summary": self.summary,
+            "created_at": self.created_at.isoformat(),
+            "article": {
+                "id": self.article_id,
+                "title": self.title,
+                "url": self.url,
+                "outlet": self.outlet_id,
+                "outlet_name": self.outlet_name,
+                "language": self.language,
+                "published": self.published_at.isoformat() if self.published_at else None,
+            },
+        }
+
+
+@dataclass(slots=True)
+class LetterView:
+    id: int
+    language: str
+    recipient: str | None
+    subject: str
+    body: str
+    word_count: int
+    word_limit: int | None
+    is_draft: bool
+
+
+@dataclass(slots=True)
+class AlertDetail:
+    alert: AlertView
+    text: str
+    evidence: list[dict[str, Any]]
+    scores: dict[str, float]
+    relevance: float
+    letters: list[LetterView] = field(default_factory=list)
+    outlet_config: dict[str, Any] = field(default_factory=dict)
+    cluster: list[dict[str, Any]] = field(default_factory=list)
+    wire_agency: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = self.alert.as_dict()
+        out["article"]["text"] = self.text
+        out["article"]["wire_agency"] = self.wire_agency
+        out.update(
+            evidence=self.evidence,
+            relevance=round(self.relevance, 4),
+            scores={k: round(v, 4) for k, v in self.scores.items()},
+            letters=[
+                {
+                    "id": x.id,
+                    "language": x.language,
+                    "recipient": x.recipient,
+                    "subject": x.subject,
+                    "body": x.body,
+                    "word_count": x.word_count,
+                    "word_limit": x.word_limit,
+                    "draft": x.is_draft,
+                }
+                for x in self.letters
+            ],
+            republished_by=self.cluster,
+        )
+        return out

@@ -1,0 +1,111 @@
+"""App factory: settings in, FastAPI app out. Views only call the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from .. import __version__
+from ..letters import LABELS
+from ..records import CATEGORIES
+from ..settings import Settings
+from ..store import Store
+from .highlight import highlight
+
+HERE = Path(__file__).parent
+HTMX_DIRS = (Path("node_modules/htmx.org/dist"), HERE.parents[1] / "node_modules/htmx.org/dist")
+
+
+def mailto(recipient: str | None, subject: str, body: str) -> str:
+    return f"mailto:{quote(recipient or '')}?subject={quote(subject)}&body={quote(body)}"
+
+
+def filters(status: str, outlet: str, category: str, language: str) -> dict[str, Any]:
+    return {
+        "status": status or None,
+        "outlet": outlet or None,
+        "category": category or None,
+        "language": language or None,
+    }
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    store = store or Store.open(settings.db_url)
+    app = FastAPI(title="MediaWatch", version=__version__)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    htmx = next((d for d in HTMX_DIRS if (d / "htmx.min.js").is_file()), None)
+    if htmx is not None:
+        app.mount("/vendor/htmx", StaticFiles(directory=str(htmx)), name="htmx")
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals.update(
+        labels=LABELS["en"], categories=CATEGORIES, version=__version__, htmx=htmx is not None
+    )
+    templates.env.filters["highlight"] = highlight
+    _pages(app, store, templates)
+    _api(app, store)
+    return app
+
+
+def _pages(app: FastAPI, store: Store, templates: Jinja2Templates) -> None:
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/alerts")
+
+    @app.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
+    def queue(
+        request: Request, status: str = "", outlet: str = "", category: str = "", language: str = ""
+    ) -> HTMLResponse:
+        f = filters(status, outlet, category, language)
+        partial = request.headers.get("HX-Request") == "true"
+        return templates.TemplateResponse(
+            request,
+            "_rows.html" if partial else "queue.html",
+            {"alerts": store.list_alerts(**f), "f": f, "outlets": store.outlet_names()},
+        )
+
+    @app.get("/alerts/{alert_id}", response_class=HTMLResponse, include_in_schema=False)
+    def alert_page(request: Request, alert_id: int) -> HTMLResponse:
+        detail = store.alert_detail(alert_id)
+        if detail is None:
+            raise HTTPException(404, f"no alert {alert_id}")
+        letter = detail.letters[0] if detail.letters else None
+        return templates.TemplateResponse(
+            request,
+            "alert.html",
+            {
+                "d": detail,
+                "a": detail.alert,
+                "letter": letter,
+                "mailto": mailto(letter.recipient, letter.subject, letter.body) if letter else None,
+            },
+        )
+
+
+def _api(app: FastAPI, store: Store) -> None:
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "schema": store.schema_revision(), "counts": store.counts()}
+
+    @app.get("/api/alerts")
+    def api_alerts(
+        status: str = "",
+        outlet: str = "",
+        category: str = "",
+        language: str = "",
+        limit: int = Query(200, ge=1, le=1000),
+    ) -> list[dict[str, Any]]:
+        f = filters(status, outlet, category, language)
+        return [a.as_dict() for a in store.list_alerts(**f, limit=limit)]
+
+    @app.get("/api/alerts/{alert_id}")
+    def api_alert(alert_id: int) -> dict[str, Any]:
+        detail = store.alert_detail(alert_id)
+        if detail is None:
+            raise HTTPException(404, f"no alert {alert_id}")
+        return detail.as_dict()

@@ -1,0 +1,26 @@
+"""Article text as safe HTML with the evidence spans marked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup, escape
+
+
+def highlight(text: str, evidence: list[dict[str, Any]]) -> Markup:
+    """Escape *text* and wrap each evidence span (offsets into the text) in <mark>."""
+    spans = sorted(
+        (e["start"], e["end"], e["category"])
+        for e in evidence
+        if e.get("field", "text") == "text" and 0 <= e["start"] < e["end"] <= len(text)
+    )
+    out, pos = [], 0
+    for start, end, category in spans:
+        if start < pos:
+            continue
+        out.append(escape(text[pos:start]))
+        out.append(Markup('<mark class="ev" title="{}">{}</mark>').format(category, text[start:end]))
+        pos = end
+    out.append(escape(text[pos:]))
+    paragraphs = Markup("").join(out).split("\n")
+    return Markup("").join(Markup("<p>{}</p>").format(Markup(p)) for p in paragraphs if p.strip())
