@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, cross_val_predict
@@ -28,6 +30,9 @@ TRUSTED = [
     "sklearn.feature_extraction.text.TfidfVectorizer",
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.multiclass.OneVsRestClassifier",
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
     "sklearn.pipeline.FeatureUnion",
     "sklearn.pipeline.Pipeline",
     "sklearn.preprocessing._label.LabelBinarizer",
@@ -57,20 +62,11 @@ class LabelledDoc:
 def _features() -> FeatureUnion:
     return FeatureUnion(
         [
-            (
-                "words",
-                TfidfVectorizer(
-                    ngram_range=(1, 2),
-                    min_df=1,
-                    sublinear_tf=True,
-                    strip_accents="unicode",
-                    max_features=50_000,
-                ),
-            ),
+            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")),
             (
                 "chars",
                 TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True, max_features=80_000
+                    analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, max_features=20_000
                 ),
             ),
         ]
@@ -78,17 +74,25 @@ def _features() -> FeatureUnion:
 
 
 def _relevance_model() -> Pipeline:
-    return Pipeline(
-        [
-            ("features", _features()),
-            ("clf", LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000)),
-        ]
-    )
+    clf = LogisticRegression(C=10.0, solver="liblinear", class_weight="balanced")
+    return Pipeline([("features", _features()), ("clf", clf)])
 
 
 def _category_model() -> Pipeline:
-    clf = OneVsRestClassifier(LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000))
+    """One calibrated (Platt) logistic regression per category, trained on relevant articles."""
+    base = LogisticRegression(C=3.0, solver="liblinear", class_weight="balanced")
+    clf = OneVsRestClassifier(CalibratedClassifierCV(base, method="sigmoid", cv=3))
     return Pipeline([("features", _features()), ("clf", clf)])
+
+
+def _slim(model: Pipeline) -> Pipeline:
+    """Drop the vectorizers' stop_words_ (every pruned n-gram: large, unused at predict time) and
+    store vocabulary indices as plain ints, which skops writes compactly."""
+    for _name, vec in model.named_steps["features"].transformer_list:
+        if hasattr(vec, "stop_words_"):
+            delattr(vec, "stop_words_")
+        vec.vocabulary_ = {term: int(i) for term, i in vec.vocabulary_.items()}
+    return model
 
 
 class Classifier:
@@ -115,7 +119,12 @@ class Classifier:
         import skops.io as sio
 
         directory.mkdir(parents=True, exist_ok=True)
-        sio.dump({"relevance": self.relevance, "categories": self.categories}, directory / MODEL_FILE)
+        sio.dump(
+            {"relevance": self.relevance, "categories": self.categories},
+            directory / MODEL_FILE,
+            compression=zipfile.ZIP_DEFLATED,
+            compresslevel=9,
+        )
         self.meta["sha256"] = _sha256(directory / MODEL_FILE)
         (directory / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n")
 
@@ -127,16 +136,16 @@ def load_classifier(directory: Path) -> Classifier:
     path, meta_path = directory / MODEL_FILE, directory / META_FILE
     try:
         meta = json.loads(meta_path.read_text())
+        if meta.get("sha256") != _sha256(path):
+            raise ConfigError(f"{path}: checksum differs from {meta_path}; retrain or restore it")
         untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED)
         if untrusted:
             raise ConfigError(f"{path}: refused, contains untrusted types: {sorted(untrusted)}")
         data = sio.load(path, trusted=TRUSTED)
     except FileNotFoundError as exc:
         raise ConfigError(f"{exc.filename}: model file missing; run `mediawatch train`") from exc
-    except (ValueError, KeyError, OSError, TypeError) as exc:
+    except (ValueError, KeyError, OSError, TypeError, zipfile.BadZipFile) as exc:
         raise ConfigError(f"{path}: not a valid model file ({type(exc).__name__}: {exc})") from exc
-    if meta.get("sha256") and meta["sha256"] != _sha256(path):
-        raise ConfigError(f"{path}: checksum differs from {meta_path}; retrain or restore it")
     return Classifier(data["relevance"], data["categories"], meta)
 
 
@@ -184,18 +193,22 @@ def _targets(docs: list[LabelledDoc]) -> tuple[np.ndarray, np.ndarray, list[str]
 
 
 def cross_validate(docs: list[LabelledDoc], folds: int = 5) -> dict[str, Any]:
-    """Per-label precision/recall/F1 from k-fold cross-validation (fixed seed)."""
+    """Per-label precision/recall/F1 from k-fold cross-validation (fixed seed). Categories are
+    measured on the relevant documents, as the category model only sees those."""
     from sklearn.metrics import precision_recall_fscore_support
 
-    texts = [d.document for d in docs]
-    y_rel, y_cat, labels = _targets(docs)
     kf = KFold(n_splits=folds, shuffle=True, random_state=13)
-    rel_pred = cross_val_predict(_relevance_model(), texts, y_rel, cv=kf)
-    cat_pred = cross_val_predict(_category_model(), texts, y_cat, cv=kf)
+    y_rel, _y, _labels = _targets(docs)
+    rel_pred = cross_val_predict(_relevance_model(), [d.document for d in docs], y_rel, cv=kf)
+    relevant = [d for d in docs if d.relevant]
+    _r, y_cat, labels = _targets(relevant)
+    cat_prob = cross_val_predict(
+        _category_model(), [d.document for d in relevant], y_cat, cv=kf, method="predict_proba"
+    )
     out: dict[str, Any] = {}
-    p, r, f, s = precision_recall_fscore_support(y_rel, rel_pred, average="binary", zero_division=0)
+    p, r, f, _s = precision_recall_fscore_support(y_rel, rel_pred, average="binary", zero_division=0)
     out["relevant"] = {"precision": p, "recall": r, "f1": f, "support": int(y_rel.sum())}
-    p, r, f, s = precision_recall_fscore_support(y_cat, cat_pred, zero_division=0)
+    p, r, f, s = precision_recall_fscore_support(y_cat, (cat_prob >= 0.5).astype(int), zero_division=0)
     for i, lab in enumerate(labels):
         out[lab] = {"precision": p[i], "recall": r[i], "f1": f[i], "support": int(s[i])}
     out["categories_macro_f1"] = float(np.mean(f))
@@ -206,11 +219,12 @@ def cross_validate(docs: list[LabelledDoc], folds: int = 5) -> dict[str, Any]:
 
 
 def train_classifier(docs: list[LabelledDoc], sources: list[str]) -> Classifier:
-    texts = [d.document for d in docs]
-    y_rel, y_cat, labels = _targets(docs)
+    y_rel, _y, _labels = _targets(docs)
+    relevant = [d for d in docs if d.relevant]
+    _r, y_cat, labels = _targets(relevant)
     rel, cat = _relevance_model(), _category_model()
-    rel.fit(texts, y_rel)
-    cat.fit(texts, y_cat)
+    _slim(rel.fit([d.document for d in docs], y_rel))
+    _slim(cat.fit([d.document for d in relevant], y_cat))
     digest = hashlib.sha256("\n".join(sorted(d.id + d.text for d in docs)).encode()).hexdigest()
     meta = {"version": f"seed-{digest[:10]}", "labels": labels, "documents": len(docs), "sources": sources}
     return Classifier(rel, cat, meta)

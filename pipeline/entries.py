@@ -68,9 +68,12 @@ def _entry(item: Any, base: str, fetched_at: datetime) -> Entry | None:
     )
 
 
-def parse_feed(body: bytes, base_url: str, fetched_at: datetime) -> FeedParse:
+def parse_feed(
+    body: bytes, base_url: str, fetched_at: datetime, content_type: str = "application/xml"
+) -> FeedParse:
     """Parse RSS/Atom bytes. Malformed feeds keep the items that parsed, with the reason."""
-    parsed = feedparser.parse(body, response_headers={"content-location": base_url}, sanitize_html=False)
+    headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
+    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
     entries = [e for e in (_entry(i, base_url, fetched_at) for i in parsed.entries) if e]
     bozo = str(parsed.get("bozo_exception")) if parsed.get("bozo") else None
     if not parsed.entries and not parsed.feed and bozo:

@@ -113,7 +113,7 @@ def poll_sources(p: Pipeline, now: datetime) -> None:
         if result.not_modified:
             p.count("not_modified")
         elif result.ok:
-            parsed = entries.parse_feed(result.body, result.final_url, now)
+            parsed = entries.parse_feed(result.body, result.final_url, now, result.content_type)
             if parsed.bozo:
                 log.warning("feed malformed source=%s reason=%s", source.url, parsed.bozo)
             new = p.store.add_entries(source.id, parsed.entries)

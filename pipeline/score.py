@@ -22,7 +22,7 @@ AGENTLESS_WEIGHT = 0.35
 class Thresholds:
     relevance: float = 0.5
     alert: float = 0.5
-    praise: float = 0.6
+    praise: float = 0.7
     per_category: Mapping[str, float] = field(default_factory=dict)
 
     def for_category(self, category: str) -> float:
@@ -55,6 +55,15 @@ def _noisy_or(p_model: float, weights: list[float]) -> float:
     return 1.0 - miss
 
 
+def _kind(relevant: bool, flagged: bool, praised: bool) -> str | None:
+    """Praise when good coverage outweighs every problem found; else complaint when flagged."""
+    if not relevant:
+        return None
+    if praised:
+        return "praise"
+    return "complaint" if flagged else None
+
+
 class Scorer:
     """Holds the loaded model and compiled rules; ``score_many`` batches the model calls."""
 
@@ -82,15 +91,12 @@ class Scorer:
         categories = {c: _noisy_or(model.get(c, 0.0), weights.get(c, [])) for c in CATEGORIES}
         relevant = relevance >= self.thresholds.relevance
         flagged = [c for c in COMPLAINT_CATEGORIES if categories[c] >= self.thresholds.for_category(c)]
-        praise = categories["good_coverage"] >= self.thresholds.for_category("good_coverage")
-        kind = None
-        if relevant and flagged:
-            kind = "complaint"
-        elif relevant and praise:
-            kind = "praise"
-        severity = max((categories[c] for c in COMPLAINT_CATEGORIES), default=0.0)
-        if kind == "praise":
-            severity = categories["good_coverage"]
+        worst = max((categories[c] for c in COMPLAINT_CATEGORIES), default=0.0)
+        good = categories["good_coverage"]
+        kind = _kind(
+            relevant, bool(flagged), good >= self.thresholds.for_category("good_coverage") and good > worst
+        )
+        severity = good if kind == "praise" else worst
         chosen = flagged if kind == "complaint" else ["good_coverage"] if kind else []
         evidence = [e for e in evidence if e.category in chosen] if kind else evidence
         evidence += self._model_evidence(item.text, chosen, evidence)

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
         default=0.5, ge=0, le=1, description="Category probability that raises a complaint alert."
     )
     praise_threshold: float = Field(
-        default=0.6, ge=0, le=1, description="good_coverage probability that raises a praise alert."
+        default=0.7, ge=0, le=1, description="good_coverage probability that raises a praise alert."
     )
     category_thresholds: dict[str, float] = Field(
         default_factory=dict, description="Per-category overrides of alert_threshold."

@@ -113,7 +113,12 @@ def export(ctx: click.Context, fmt: str, out: Path) -> None:
 
 @click.group()
 def sources() -> None:
-    """Feed sources and their health."""
+    """Feed sources and their health.
+
+    \b
+    Example:
+      mediawatch sources health
+    """
 
 
 @sources.command("health")

@@ -11,7 +11,12 @@ from ..cli import echo_json, opened_store, require_file, settings_of
 
 @click.group()
 def db() -> None:
-    """Database schema."""
+    """Database schema (Alembic migrations).
+
+    \b
+    Example:
+      mediawatch db upgrade
+    """
 
 
 @db.command("upgrade")
@@ -29,7 +34,12 @@ def db_upgrade(ctx: click.Context) -> None:
 
 @click.group()
 def config() -> None:
-    """Settings."""
+    """Settings, from MEDIAWATCH_* variables and .env.
+
+    \b
+    Example:
+      mediawatch config show --format json
+    """
 
 
 @config.command("show")

@@ -1,0 +1,69 @@
+"""The shipped classifier: safe loading, a quality floor on a fixed set, and retraining."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.classify import load_classifier, read_corpus
+from pipeline.errors import ConfigError, InputError
+from pipeline.train import evaluate, train
+
+ROOT = Path(__file__).resolve().parents[1]
+QUALITY = Path(__file__).parent / "fixtures" / "quality.jsonl"
+
+
+@pytest.fixture(scope="module")
+def shipped():  # type: ignore[no-untyped-def]
+    return load_classifier(ROOT / "models")
+
+
+def test_shipped_model_meets_the_relevance_floor(shipped) -> None:  # type: ignore[no-untyped-def]
+    docs = read_corpus(QUALITY)
+    result = evaluate(shipped, docs)
+    assert result["relevant"]["f1"] >= 0.85, result["relevant"]
+
+
+def test_shipped_model_records_its_sources(shipped) -> None:  # type: ignore[no-untyped-def]
+    assert shipped.meta["sources"] == ["corpus/seed.jsonl"]
+    assert (ROOT / "models" / "MODEL_CARD.md").read_text().count("seed.jsonl") >= 1
+    assert set(shipped.meta["labels"]) >= {"good_coverage", "protest_smear"}
+
+
+def test_tampered_model_file_is_refused(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "models", models)
+    blob = models / "classifier.skops"
+    blob.write_bytes(blob.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(ConfigError, match=r"classifier\.skops: checksum"):
+        load_classifier(models)
+
+
+def test_missing_model_says_how_to_rebuild_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="mediawatch train"):
+        load_classifier(tmp_path)
+
+
+def test_train_rebuilds_a_loadable_model_with_metrics(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    (models / "corpus").mkdir(parents=True)
+    shutil.copy(ROOT / "models/corpus/seed.jsonl", models / "corpus/seed.jsonl")
+    model, metrics = train(models)
+    assert metrics["relevant"]["f1"] >= 0.8
+    reloaded = load_classifier(models)
+    assert reloaded.version == model.version == load_classifier(ROOT / "models").version
+    saved = json.loads((models / "metrics.json").read_text())
+    assert saved["labels"]["relevant"] == metrics["relevant"]
+
+
+def test_bad_corpus_line_names_file_line_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "c.jsonl"
+    bad.write_text(
+        '{"id": "a", "text": "x", "relevant": true}\n{"id": "b", "text": "y", '
+        '"relevant": true, "categories": ["nonsense"]}\n'
+    )
+    with pytest.raises(InputError, match=r"c\.jsonl:2: field 'categories'"):
+        read_corpus(bad)

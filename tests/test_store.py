@@ -1,0 +1,137 @@
+"""The store on a real SQLite file: migrations, validators, de-duplication, idempotent alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from pipeline.config import load_feeds
+from pipeline.demo import DEMO_FEEDS
+from pipeline.records import AlertDraft, Entry, Extracted, FetchResult, LetterDraft, Score
+from pipeline.settings import Settings
+from pipeline.store import Store
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def synced(store: Store) -> Store:
+    store.sync_outlets(load_feeds(DEMO_FEEDS, "http://127.0.0.1:9"))
+    return store
+
+
+def _draft() -> AlertDraft:
+    letter = LetterDraft("en", "complaint", "Subject", "Body text", 2, 150, "letters@x.example")
+    return AlertDraft("complaint", 0.8, 0.7, ["loaded_language"], "complaint: x", [], letter)
+
+
+def test_fresh_database_is_migrated_with_wal(settings: Settings) -> None:
+    store = Store.open(settings.db_url)
+    assert store.schema_revision() == "0001"
+    tables = set(inspect(store.engine).get_table_names())
+    assert {
+        "outlets",
+        "sources",
+        "entries",
+        "articles",
+        "article_versions",
+        "scores",
+        "alerts",
+        "letters",
+        "users",
+        "claims",
+        "outcomes",
+        "audit_log",
+        "runs",
+    } <= tables
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+    store.close()
+
+
+def test_validators_survive_a_restart(settings: Settings, synced: Store) -> None:
+    source = synced.due_sources(NOW)[0]
+    result = FetchResult(source.url, source.url, 200, b"", etag='"abc"', last_modified="Fri, 20 Nov")
+    synced.record_poll(source.id, result, 0, NOW + timedelta(minutes=30))
+    synced.close()
+    reopened = Store.open(settings.db_url)
+    due = {s.id: s for s in reopened.due_sources(NOW + timedelta(hours=1))}
+    assert (due[source.id].etag, due[source.id].last_modified) == ('"abc"', "Fri, 20 Nov")
+    assert source.id not in {s.id for s in reopened.due_sources(NOW)}
+    reopened.close()
+
+
+def test_failed_poll_counts_errors_and_keeps_validators(synced: Store) -> None:
+    source = synced.due_sources(NOW)[0]
+    ok = FetchResult(source.url, source.url, 200, etag='"v1"')
+    synced.record_poll(source.id, ok, 0, NOW)
+    synced.record_poll(source.id, FetchResult(source.url, source.url, 500, error="HTTP 500"), 0, NOW)
+    health = {h["id"]: h for h in synced.source_health(NOW)}[source.id]
+    assert health["errors"] == 1 and health["last_error"] == "HTTP 500"
+    assert {s.id: s for s in synced.due_sources(NOW)}[source.id].etag == '"v1"'
+
+
+def test_entries_are_deduplicated_by_guid_and_by_url(synced: Store) -> None:
+    source = synced.due_sources(NOW)[0]
+    a = Entry("guid-1", "http://127.0.0.1:9/a", "A")
+    assert synced.add_entries(source.id, [a]) == 1
+    assert synced.add_entries(source.id, [a]) == 0
+    # the publisher changed the GUID but the URL is the same story
+    assert synced.add_entries(source.id, [Entry("guid-2", "http://127.0.0.1:9/a", "A")]) == 0
+    assert synced.add_entries(source.id, [Entry("guid-3", "http://127.0.0.1:9/b", "B")]) == 1
+
+
+def test_sources_removed_from_feeds_file_are_disabled_not_deleted(synced: Store) -> None:
+    before = {s["url"] for s in synced.source_health(NOW)}
+    feeds = load_feeds(DEMO_FEEDS, "http://127.0.0.1:9")
+    trimmed = feeds.model_copy(update={"outlets": feeds.outlets[:1]})
+    synced.sync_outlets(trimmed)
+    rows = synced.source_health(NOW)
+    assert {r["url"] for r in rows} == before
+    assert sum(r["enabled"] for r in rows) == len(trimmed.outlets[0].sources)
+    assert {r["disabled_reason"] for r in rows if not r["enabled"]} == {"removed from the feeds file"}
+
+
+def test_alert_is_raised_once_per_article(synced: Store) -> None:
+    doc = Extracted("u", "Title", "Text of the article.", language="en")
+    aid = synced.save_article("maple-ledger", "http://127.0.0.1:9/a", doc, "", None, None)
+    assert synced.save_article("maple-ledger", "http://127.0.0.1:9/a", doc, "", None, None) == aid
+    score = Score(str(aid), True, 0.9, {"loaded_language": 0.8}, True, "complaint", 0.8, [], "v1")
+    sid = synced.save_score(aid, score)
+    assert synced.save_score(aid, score) == sid
+    first = synced.create_alert(aid, sid, _draft())
+    assert first is not None
+    assert synced.create_alert(aid, sid, _draft()) is None
+    assert synced.counts()["alerts"] == 1
+    detail = synced.alert_detail(first)
+    assert detail is not None and detail.letters[0].recipient == "letters@x.example"
+
+
+def test_revisit_stores_a_version_only_when_text_changes(synced: Store) -> None:
+    doc = Extracted("u", "Title", "Old text.", language="en")
+    aid = synced.save_article("maple-ledger", "http://127.0.0.1:9/a", doc, "", None, None)
+    assert synced.record_revisit(aid, "Title", "Old text.", None) is False
+    assert synced.record_revisit(aid, "Title", "New text. Correction: fixed.", "diff") is True
+    versions = synced.versions(aid)
+    assert [v["diff"] for v in versions] == [None, "diff"]
+
+
+def test_naive_datetimes_are_refused(synced: Store) -> None:
+    source = synced.due_sources(NOW)[0]
+    with pytest.raises(Exception, match="naive datetime"):
+        synced.record_poll(source.id, FetchResult(source.url, source.url, 200), 0, datetime(2026, 1, 1))
+
+
+def test_dates_come_back_in_utc(synced: Store, tmp_path: Path) -> None:
+    source = synced.due_sources(NOW)[0]
+    toronto = datetime(2026, 11, 20, 7, tzinfo=UTC).astimezone(
+        __import__("zoneinfo").ZoneInfo("America/Toronto")
+    )
+    synced.record_poll(source.id, FetchResult(source.url, source.url, 200), 0, toronto)
+    health = {h["id"]: h for h in synced.source_health(NOW)}[source.id]
+    assert health["next_check"] == datetime(2026, 11, 20, 7, tzinfo=UTC)
+    assert health["next_check"].tzinfo is not None

@@ -1,0 +1,99 @@
+"""The web app over a real SQLite store filled by a real cycle; hostile content stays inert."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pipeline.alert import ArticleInfo, draft_alert
+from pipeline.demo import DEMO_FEEDS
+from pipeline.demo.server import LocalSite
+from pipeline.letters import LetterTemplates, load_talking_points
+from pipeline.orchestrate import build, run_cycle
+from pipeline.records import Evidence, Extracted, Score
+from pipeline.settings import Settings
+from pipeline.store import Store
+from pipeline.web import create_app
+
+
+@pytest.fixture
+def client(settings: Settings, demo_site: LocalSite) -> Iterator[tuple[TestClient, Store]]:
+    store = Store.open(settings.db_url)
+    run_cycle(build(settings, store, DEMO_FEEDS, base_url=demo_site.base_url))
+    with TestClient(create_app(settings, store)) as c:
+        yield c, store
+    store.close()
+
+
+def test_queue_lists_alerts_by_priority(client: tuple[TestClient, Store]) -> None:
+    c, store = client
+    page = c.get("/alerts")
+    assert page.status_code == 200
+    alerts = store.list_alerts()
+    assert alerts
+    positions = [page.text.index(f'href="/alerts/{a.id}"') for a in alerts]
+    assert positions == sorted(positions)
+    assert 'name="viewport"' in page.text
+
+
+def test_queue_filters_by_language_and_category(client: tuple[TestClient, Store]) -> None:
+    c, store = client
+    fr = c.get("/alerts", params={"language": "fr"}).text
+    for a in store.list_alerts():
+        assert (f'href="/alerts/{a.id}"' in fr) == (a.language == "fr")
+    partial = c.get("/alerts", params={"category": "protest_smear"}, headers={"HX-Request": "true"})
+    assert "<html" not in partial.text
+    ids = {a.id for a in store.list_alerts(category="protest_smear")}
+    assert ids and all(f'href="/alerts/{i}"' in partial.text for i in ids)
+
+
+def test_alert_page_shows_evidence_scores_and_letter(client: tuple[TestClient, Store]) -> None:
+    c, store = client
+    alert = store.list_alerts(kind="complaint")[0]
+    page = c.get(f"/alerts/{alert.id}").text
+    assert '<mark class="ev"' in page
+    assert "Suggested letter" in page and "mailto:" in page
+    assert "own words" in page
+
+
+def test_api_returns_alerts_and_404s(client: tuple[TestClient, Store]) -> None:
+    c, store = client
+    listed = c.get("/api/alerts").json()
+    assert [a["id"] for a in listed] == [a.id for a in store.list_alerts()]
+    detail = c.get(f"/api/alerts/{listed[0]['id']}").json()
+    assert detail["letters"] and detail["evidence"]
+    assert c.get("/api/alerts/999999").status_code == 404
+    assert c.get("/alerts/999999").status_code == 404
+    assert c.get("/healthz").json()["status"] == "ok"
+    assert "/api/alerts" in c.get("/openapi.json").json()["paths"]
+
+
+def test_hostile_article_content_is_escaped(settings: Settings, store: Store) -> None:
+    from pipeline.config import load_feeds
+
+    store.sync_outlets(load_feeds(DEMO_FEEDS, "http://127.0.0.1:1"))
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    text = f"Five Palestinians died in Gaza. {evil} The figures could not be verified."
+    doc = Extracted("u", f"Headline {evil}", text, language="en")
+    aid = store.save_article("maple-ledger", "http://127.0.0.1:1/evil", doc, "", None, None)
+    start = text.index("Five")
+    ev = Evidence("agentless_casualties", text[start : start + 30], start, start + 30, "rule:x")
+    score = Score(str(aid), True, 0.9, {"agentless_casualties": 0.9}, True, "complaint", 0.9, [ev])
+    sid = store.save_score(aid, score)
+    outlet = {"letters": {"word_limit": 150}, "reach": 3, "name": "The Maple Ledger"}
+    draft = draft_alert(
+        score,
+        ArticleInfo(doc.title, text, "http://127.0.0.1:1/evil", None, "en"),
+        outlet,
+        LetterTemplates(settings.alerts_dir / "templates"),
+        load_talking_points(settings.alerts_dir / "talking_points.yaml"),
+    )
+    assert draft is not None
+    alert_id = store.create_alert(aid, sid, draft)
+    with TestClient(create_app(settings, store)) as c:
+        for url in ("/alerts", f"/alerts/{alert_id}"):
+            page = c.get(url).text
+            assert "<script>alert" not in page and "<img src=x" not in page
+            assert "&lt;script&gt;" in page
