@@ -50,21 +50,27 @@ def main() -> None:
 
     def ours(batch: list[bytes]) -> None:
         docs = [extract_html(raw, source="bench") for raw in batch]
-        scorer.score_many([ScoreInput(str(i), d.title, d.text, language=d.language)
-                           for i, d in enumerate(docs)])
+        scorer.score_many(
+            [ScoreInput(str(i), d.title, d.text, language=d.language) for i, d in enumerate(docs)]
+        )
 
     ours(pages[:2])  # warm caches (model, language identifier)
     reference = _time(bare, pages, args.repeat)
     pipeline = _time(ours, pages, args.repeat)
-    print(json.dumps({
-        "pages": len(pages),
-        "repeat": args.repeat,
-        "bare_trafilatura_s_per_article": round(reference, 5),
-        "extract_score_s_per_article": round(pipeline, 5),
-        "ratio_to_bare_trafilatura": round(pipeline / reference, 3),
-        "articles_per_second": round(1 / pipeline, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "pages": len(pages),
+                "repeat": args.repeat,
+                "bare_trafilatura_s_per_article": round(reference, 5),
+                "extract_score_s_per_article": round(pipeline, 5),
+                "ratio_to_bare_trafilatura": round(pipeline / reference, 3),
+                "articles_per_second": round(1 / pipeline, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,7 +13,10 @@ from .records import AlertDraft, Evidence, Score
 from .sentences import split_sentences
 
 MAX_EVIDENCE = 12
+QUOTE_STEPS = (35, 25, 15, 8)
+log = logging.getLogger(__name__)
 RECENCY_HALF_LIFE_DAYS = 3.0
+PRAISE_WEIGHT = 0.6
 
 
 @dataclass(slots=True)
@@ -26,11 +30,15 @@ class ArticleInfo:
     republishers: tuple[str, ...] = ()
 
 
-def priority(severity: float, reach: int, published: datetime | None, now: datetime) -> float:
-    """Severity, weighted by outlet reach (1-5) and halved every few days of age."""
+def priority(
+    severity: float, reach: int, published: datetime | None, now: datetime, kind: str = "complaint"
+) -> float:
+    """Severity, weighted by outlet reach (1-5) and halved every few days of age. Thank-you
+    letters matter, but a complaint about the same article comes first."""
     age_days = max(0.0, (now - published).total_seconds() / 86400) if published else 0.0
     recency = math.pow(0.5, age_days / RECENCY_HALF_LIFE_DAYS)
-    return severity * (0.5 + 0.1 * reach) * (0.5 + 0.5 * recency)
+    weight = PRAISE_WEIGHT if kind == "praise" else 1.0
+    return weight * severity * (0.5 + 0.1 * reach) * (0.5 + 0.5 * recency)
 
 
 def sentence_around(text: str, start: int, end: int) -> str:
@@ -40,24 +48,24 @@ def sentence_around(text: str, start: int, end: int) -> str:
     return text[start:end]
 
 
-def _issue(ev: Evidence, art: ArticleInfo) -> dict[str, Any]:
+def _issue(ev: Evidence, art: ArticleInfo, quote_words: int) -> dict[str, Any]:
     body = art.title if ev.field == "title" else art.text
     return {
         "category": ev.category,
-        "quote": short_quote(sentence_around(body, ev.start, ev.end)),
+        "quote": short_quote(sentence_around(body, ev.start, ev.end), quote_words),
         "match": ev.quote,
         "explanation": ev.explanation,
         "replacement": ev.replacement,
     }
 
 
-def _issues(score: Score, art: ArticleInfo, categories: list[str]) -> list[dict[str, Any]]:
+def _issues(score: Score, art: ArticleInfo, categories: list[str], quote_words: int) -> list[dict[str, Any]]:
     """One issue per category (strongest first), from its first evidence."""
     out = []
     for cat in categories:
         ev = next((e for e in score.evidence if e.category == cat), None)
         if ev is not None:
-            out.append(_issue(ev, art))
+            out.append(_issue(ev, art, quote_words))
     return out
 
 
@@ -90,28 +98,36 @@ def draft_alert(
             if c != "good_coverage" and any(e.category == c for e in score.evidence)
         ]
     )
-    issues = _issues(score, art, wanted)
+    if not _issues(score, art, wanted, QUOTE_STEPS[0]):
+        log.warning("alert skipped: nothing to quote article=%s", art.url)
+        return None
     lang = art.language if art.language in LABELS else "en"
-    ctx = LetterContext(
-        kind=score.kind,
-        language=lang,
-        outlet=outlet,
-        recipient=recipient(outlet),
-        article={
-            "title": art.title,
-            "url": art.url,
-            "published": art.published.date().isoformat() if art.published else "",
-        },
-        issues=issues,
-        talking_points=[tp.model_dump() for tp in points.for_categories(lang, wanted)],
-        wire={"agency": art.wire_agency, "republishers": list(art.republishers)} if art.wire_agency else None,
-    )
-    letter = templates.render(ctx, (outlet.get("letters") or {}).get("word_limit"))
+    limit = (outlet.get("letters") or {}).get("word_limit")
+    for words in QUOTE_STEPS:  # shorter quotes until the required paragraphs fit the limit
+        ctx = LetterContext(
+            kind=score.kind,
+            language=lang,
+            outlet=outlet,
+            recipient=recipient(outlet),
+            article={
+                "title": art.title,
+                "url": art.url,
+                "published": art.published.date().isoformat() if art.published else "",
+            },
+            issues=_issues(score, art, wanted, words),
+            talking_points=[tp.model_dump() for tp in points.for_categories(lang, wanted)],
+            wire={"agency": art.wire_agency, "republishers": list(art.republishers)}
+            if art.wire_agency
+            else None,
+        )
+        letter = templates.render(ctx, limit)
+        if not limit or letter.word_count <= limit:
+            break
     labels = ", ".join(LABELS["en"][c] for c in wanted[:3])
     return AlertDraft(
         kind=score.kind,
         severity=score.severity,
-        priority=priority(score.severity, int(outlet.get("reach", 3)), art.published, now),
+        priority=priority(score.severity, int(outlet.get("reach", 3)), art.published, now, score.kind),
         categories=wanted,
         summary=f"{score.kind}: {labels}",
         evidence=[e for e in score.evidence if e.category in wanted][:MAX_EVIDENCE],

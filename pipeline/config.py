@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import ConfigError
-from .yamlfile import Loc, read_yaml, validate
+from .yamlfile import Loc, read_yaml, refuse_duplicates, validate
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -110,13 +110,9 @@ class FeedsConfig(_Strict):
     outlets: list[Outlet]
 
     @model_validator(mode="after")
-    def _unique(self) -> FeedsConfig:
-        seen: set[str] = set()
+    def _unique_urls(self) -> FeedsConfig:
         urls: set[str] = set()
         for outlet in self.outlets:
-            if outlet.id in seen:
-                raise ValueError(f"outlet id '{outlet.id}' appears twice")
-            seen.add(outlet.id)
             for source in outlet.sources:
                 if source.url in urls:
                     raise ValueError(f"source URL {source.url} appears twice")
@@ -145,7 +141,9 @@ def load_feeds(path: Path, base_url: str | None = None) -> FeedsConfig:
     data, lines = read_yaml(path)
     if base_url is not None:
         data = _substitute(data, "{base}", base_url.rstrip("/"))
-    return validate(FeedsConfig, data, lines, path, _outlet_label)
+    config = validate(FeedsConfig, data, lines, path, _outlet_label)
+    refuse_duplicates(path, lines, "outlets", "outlet", [o.id for o in config.outlets])
+    return config
 
 
 def _substitute(data: Any, token: str, value: str) -> Any:

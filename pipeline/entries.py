@@ -72,6 +72,8 @@ def parse_feed(
     body: bytes, base_url: str, fetched_at: datetime, content_type: str = "application/xml"
 ) -> FeedParse:
     """Parse RSS/Atom bytes. Malformed feeds keep the items that parsed, with the reason."""
+    if not body.strip():
+        return FeedParse(entries=[], bozo="empty response")
     headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
     entries = [e for e in (_entry(i, base_url, fetched_at) for i in parsed.entries) if e]

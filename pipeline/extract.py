@@ -13,6 +13,8 @@ from .errors import InputError
 from .records import Extracted
 
 LANGUAGES = ("en", "fr")
+GZIP_MAGIC = b"\x1f\x8b"
+MIN_WORDS = 30  # less is a teaser, a consent wall or an error page, not an article
 
 
 @functools.cache
@@ -34,8 +36,6 @@ def detect_language(text: str) -> str | None:
 
 def decode_html(raw: bytes) -> str:
     """Bytes -> text, honouring a BOM or meta charset, never failing on bad bytes."""
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
     return str(trafilatura.utils.decode_file(raw))
 
 
@@ -48,6 +48,11 @@ def _authors(value: str | None) -> list[str]:
 def extract_html(html: str | bytes, source: str, url: str | None = None) -> Extracted:
     """Extract one page. Pages with no article get status 'empty', never an exception."""
     if isinstance(html, bytes):
+        if html[:2] == GZIP_MAGIC:
+            try:
+                html = gzip.decompress(html)
+            except (OSError, EOFError):
+                return Extracted(source=source, title="", text="", status="not_html")
         if b"\x00" in html[:2048]:
             return Extracted(source=source, title="", text="", status="not_html")
         html = decode_html(html)
@@ -60,7 +65,7 @@ def extract_html(html: str | bytes, source: str, url: str | None = None) -> Extr
         include_tables=False,
         deduplicate=False,
     )
-    if doc is None or not (doc.text or "").strip():
+    if doc is None or len((doc.text or "").split()) < MIN_WORDS:
         title = (doc.title or "") if doc is not None else ""
         return Extracted(source=source, title=title, text="", status="empty")
     text = doc.text or ""

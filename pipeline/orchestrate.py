@@ -65,10 +65,11 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
 
 def build_scorer(settings: Settings) -> Scorer:
     thresholds = Thresholds(
-        settings.relevance_threshold,
-        settings.alert_threshold,
-        settings.praise_threshold,
-        dict(settings.category_thresholds),
+        relevance=settings.relevance_threshold,
+        alert=settings.alert_threshold,
+        praise=settings.praise_threshold,
+        model_only=settings.model_only_threshold,
+        per_category=dict(settings.category_thresholds),
     )
     return Scorer(
         load_classifier(settings.models_dir), load_rules(settings.alerts_dir / "rules.yaml"), thresholds

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .records import CATEGORIES, Evidence
-from .yamlfile import Loc, read_yaml, validate
+from .yamlfile import Loc, read_yaml, refuse_duplicates, validate
 
 
 class Near(BaseModel):
@@ -63,15 +63,6 @@ class RulesFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rules: list[RuleSpec]
 
-    @model_validator(mode="after")
-    def _unique_ids(self) -> RulesFile:
-        seen: set[str] = set()
-        for r in self.rules:
-            if r.id in seen:
-                raise ValueError(f"rule id '{r.id}' appears twice")
-            seen.add(r.id)
-        return self
-
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -85,11 +76,11 @@ def _compile(spec: RuleSpec) -> Rule:
     parts = list(spec.patterns) + [rf"\b{re.escape(p)}\b" for p in spec.phrases]
     near = None
     if spec.near:
-        near = re.compile("|".join(f"(?:{t})" for t in spec.near.terms), re.I)
+        near = re.compile("|".join(rf"\b(?:{t})\b" for t in spec.near.terms), re.I)
     cancel = None
     if spec.not_preceded_by:
         alts = "|".join(re.escape(w) for w in spec.not_preceded_by)
-        cancel = re.compile(rf"(?:{alts})\W*$", re.I)
+        cancel = re.compile(rf"\b(?:{alts})\W*$", re.I)
     return Rule(spec, re.compile("|".join(f"(?:{p})" for p in parts), re.I), near, cancel)
 
 
@@ -157,4 +148,6 @@ def _rule_label(data: Any, loc: Loc) -> str | None:
 def load_rules(path: Path) -> RuleSet:
     """Read, validate and compile a rules file; errors name the file, line, rule and field."""
     data, lines = read_yaml(path)
-    return RuleSet(validate(RulesFile, data, lines, path, _rule_label).rules)
+    specs = validate(RulesFile, data, lines, path, _rule_label).rules
+    refuse_duplicates(path, lines, "rules", "rule", [r.id for r in specs])
+    return RuleSet(specs)

@@ -23,6 +23,7 @@ class Thresholds:
     relevance: float = 0.5
     alert: float = 0.5
     praise: float = 0.7
+    model_only: float = 0.7  # a category no rule supports needs this much model confidence
     per_category: Mapping[str, float] = field(default_factory=dict)
 
     def for_category(self, category: str) -> float:
@@ -90,7 +91,12 @@ class Scorer:
             weights.setdefault(ev.category, []).append(rule.spec.weight if rule else AGENTLESS_WEIGHT)
         categories = {c: _noisy_or(model.get(c, 0.0), weights.get(c, [])) for c in CATEGORIES}
         relevant = relevance >= self.thresholds.relevance
-        flagged = [c for c in COMPLAINT_CATEGORIES if categories[c] >= self.thresholds.for_category(c)]
+        flagged = [
+            c
+            for c in COMPLAINT_CATEGORIES
+            if categories[c] >= self.thresholds.for_category(c)
+            and (c in weights or categories[c] >= self.thresholds.model_only)
+        ]
         worst = max((categories[c] for c in COMPLAINT_CATEGORIES), default=0.0)
         good = categories["good_coverage"]
         kind = _kind(

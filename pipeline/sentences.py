@@ -40,7 +40,9 @@ BY_ISRAEL = re.compile(
     rf"\b{_ISR}\s+(?:\w+\s+){{0,2}}?{_WEAPONS}\b|"
     rf"\b{_ISR}\s+(?:\w+\s+){{0,2}}?{_PEOPLE}\s+{_NOT_PASSIVE}(?:\w+\s+){{0,2}}?{_KILL}|"
     rf"{_BY}(?:Israel|Israeli|israélien|armée israélienne|IDF|Tsahal|{_FR_AGENT}\s+{_FR_AIR}israélien\w*)|"
-    rf"\b(?:frappes?|tirs?|bombardements?|raids?|drones?)\s+{_FR_AIR}israélien\w*",
+    rf"\b(?:frappes?|tirs?|bombardements?|raids?|drones?)\s+{_FR_AIR}israélien\w*|"
+    rf"\b(?:Israel|Israël|IDF|Tsahal)\s+{_NOT_PASSIVE}(?:\w+\s+){{0,1}}?{_KILL}|"
+    rf"\b{_FR_AGENT}\s+israélien\w*\s+(?:\w+\s+){{0,2}}?(?:ont|a)\s+(?:tué|abattu)",
     re.I,
 )
 BY_HAMAS = re.compile(

@@ -6,6 +6,7 @@ file, e.g. ``MEDIAWATCH_DATABASE_URL=postgresql+psycopg://127.0.0.1/test``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from . import __version__
 from .errors import ConfigError
 
 DEFAULT_CONTACT = "mediawatch-admin@example.org"
+QUERY_SECRET = re.compile(r"\b(password|passwd|pass|pwd)=[^&]*", re.I)
 
 
 class Settings(BaseSettings):
@@ -70,6 +72,9 @@ class Settings(BaseSettings):
     praise_threshold: float = Field(
         default=0.7, ge=0, le=1, description="good_coverage probability that raises a praise alert."
     )
+    model_only_threshold: float = Field(
+        default=0.7, ge=0, le=1, description="Model probability needed to flag a category no rule supports."
+    )
     category_thresholds: dict[str, float] = Field(
         default_factory=dict, description="Per-category overrides of alert_threshold."
     )
@@ -121,12 +126,17 @@ class Settings(BaseSettings):
 
 
 def _mask_url(url: str) -> str:
-    if "://" not in url or "@" not in url:
+    """Hide the password in ``scheme://user:password@host`` and in ``?password=...``."""
+    url = QUERY_SECRET.sub(r"\1=********", url)
+    if "://" not in url:
         return url
     scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:********@{host}" if ":" in creds else url
+    netloc, sep, tail = rest.partition("/")
+    if "@" in netloc:
+        creds, host = netloc.rsplit("@", 1)
+        if ":" in creds:
+            netloc = f"{creds.split(':', 1)[0]}:********@{host}"
+    return f"{scheme}://{netloc}{sep}{tail}"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -75,3 +75,13 @@ def validate(model: type[M], data: Any, lines: dict[Loc, int], path: Path, entry
         entry = entry_label(data, loc) if entry_label else None
         prefix = f"{entry}: " if entry else ""
         raise ConfigError(f"{where}: {prefix}field '{_field_name(loc)}': {err['msg']}") from exc
+
+
+def refuse_duplicates(path: Path, lines: dict[Loc, int], section: str, kind: str, ids: list[str]) -> None:
+    """Raise for the first id that repeats, naming the line of its second use."""
+    seen: set[str] = set()
+    for i, value in enumerate(ids):
+        if value in seen:
+            line = _line_for((section, i, "id"), lines)
+            raise ConfigError(f"{path}:{line}: {kind} '{value}' appears twice (field '{section}[{i}].id')")
+        seen.add(value)

@@ -41,7 +41,9 @@ class LocalSite:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.server = ThreadingHTTPServer((host, port), self._handler())
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:

@@ -16,7 +16,7 @@ from ..letters import LABELS
 from ..records import CATEGORIES
 from ..settings import Settings
 from ..store import Store
-from .highlight import highlight
+from .highlight import group_evidence, highlight
 
 HERE = Path(__file__).parent
 HTMX_DIRS = (Path("node_modules/htmx.org/dist"), HERE.parents[1] / "node_modules/htmx.org/dist")
@@ -82,6 +82,7 @@ def _pages(app: FastAPI, store: Store, templates: Jinja2Templates) -> None:
                 "d": detail,
                 "a": detail.alert,
                 "letter": letter,
+                "groups": group_evidence(detail.evidence),
                 "mailto": mailto(letter.recipient, letter.subject, letter.body) if letter else None,
             },
         )

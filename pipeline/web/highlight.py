@@ -24,3 +24,15 @@ def highlight(text: str, evidence: list[dict[str, Any]]) -> Markup:
     out.append(escape(text[pos:]))
     paragraphs = Markup("").join(out).split("\n")
     return Markup("").join(Markup("<p>{}</p>").format(Markup(p)) for p in paragraphs if p.strip())
+
+
+def group_evidence(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per rule (or model category), with every distinct quote it matched."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for e in evidence:
+        key = (e["source"], e["category"])
+        g = groups.setdefault(key, {**e, "quotes": [], "headline": False})
+        g["headline"] = g["headline"] or e.get("field") == "title"
+        if e["quote"] not in g["quotes"]:
+            g["quotes"].append(e["quote"])
+    return list(groups.values())

@@ -1,0 +1,331 @@
+"""Keyword rules: real rules vs their examples and near misses; matching; validation (pipeline/rules.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.errors import ConfigError
+from pipeline.records import CATEGORIES, Evidence
+from pipeline.rules import RuleSet, load_rules
+from pipeline.yamlfile import read_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES_FILE = ROOT / "alerts" / "rules.yaml"
+# the raw entries, read once at collection so each rule is its own test case
+RAW_RULES: list[dict[str, Any]] = read_yaml(RULES_FILE)[0]["rules"]
+RULE_IDS = [r["id"] for r in RAW_RULES]
+HEADLINE_IDS = [r["id"] for r in RAW_RULES if r.get("headline_only")]
+
+
+@pytest.fixture(scope="module")
+def real_rules() -> RuleSet:
+    return load_rules(RULES_FILE)
+
+
+def _fired(rules: RuleSet, rule_id: str, sentence: str, headline_only: bool, language: str) -> list[Evidence]:
+    title, text = (sentence, "") if headline_only else ("", sentence)
+    return [e for e in rules.match(title, text, language) if e.source == f"rule:{rule_id}"]
+
+
+# ------------------------------------------------------------------ the real rules file
+
+
+def test_real_rules_file_loads_with_many_rules(real_rules: RuleSet) -> None:
+    assert len(real_rules) == len(RAW_RULES) >= 40
+    assert {r.spec.language for r in real_rules.rules} == {"en", "fr"}
+    assert {r.spec.category for r in real_rules.rules} <= set(CATEGORIES)
+
+
+def test_every_real_rule_has_an_example_and_a_near_miss() -> None:
+    missing = [r["id"] for r in RAW_RULES if not r.get("example") or not r.get("near_miss")]
+    assert missing == [], f"rules without example/near_miss: {', '.join(missing)}"
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_real_rule_fires_on_its_example(real_rules: RuleSet, rule_id: str) -> None:
+    spec = real_rules.by_id[rule_id].spec
+    assert spec.example, f"rule {rule_id} has no example"
+    found = _fired(real_rules, rule_id, spec.example, spec.headline_only, spec.language)
+    assert found, f"rule {rule_id} did not fire on its example: {spec.example!r}"
+    assert all(e.category == spec.category for e in found)
+    assert all(e.explanation == spec.explanation for e in found)
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_real_rule_is_silent_on_its_near_miss(real_rules: RuleSet, rule_id: str) -> None:
+    spec = real_rules.by_id[rule_id].spec
+    assert spec.near_miss, f"rule {rule_id} has no near_miss"
+    found = _fired(real_rules, rule_id, spec.near_miss, spec.headline_only, spec.language)
+    assert found == [], f"rule {rule_id} fired on its near miss: {[e.quote for e in found]}"
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_real_rule_evidence_offsets_point_at_the_quote(real_rules: RuleSet, rule_id: str) -> None:
+    spec = real_rules.by_id[rule_id].spec
+    assert spec.example
+    title, text = (spec.example, "") if spec.headline_only else ("Unrelated headline", spec.example)
+    found = [e for e in real_rules.match(title, text, spec.language) if e.source == f"rule:{rule_id}"]
+    assert found
+    for ev in found:
+        body = title if ev.field == "title" else text
+        assert ev.field == ("title" if spec.headline_only else "text")
+        assert body[ev.start : ev.end] == ev.quote
+        assert ev.quote.strip()
+
+
+@pytest.mark.parametrize("rule_id", HEADLINE_IDS)
+def test_real_headline_only_rule_ignores_body_text(real_rules: RuleSet, rule_id: str) -> None:
+    spec = real_rules.by_id[rule_id].spec
+    assert spec.example
+    assert _fired(real_rules, rule_id, spec.example, True, spec.language)
+    in_body = [
+        e
+        for e in real_rules.match("Unrelated headline", spec.example, spec.language)
+        if e.source == f"rule:{rule_id}"
+    ]
+    assert in_body == []
+
+
+def test_real_rules_only_run_in_their_language(real_rules: RuleSet) -> None:
+    spec = real_rules.by_id[RULE_IDS[0]].spec
+    assert spec.example
+    other = "fr" if spec.language == "en" else "en"
+    assert _fired(real_rules, spec.id, spec.example, spec.headline_only, other) == []
+
+
+# ------------------------------------------------------------------ matching behaviour (small files)
+
+
+def _rules(tmp_path: Path, body: str) -> RuleSet:
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n" + body, encoding="utf-8")
+    return load_rules(path)
+
+
+NEAR_RULE = """\
+  - id: clash-near-west-bank
+    category: loaded_language
+    language: en
+    phrases: ['clashes']
+    near: {words: 5, terms: ['west bank', 'settlers?']}
+    weight: 0.4
+    explanation: Describe who did what.
+"""
+
+
+def test_near_condition_fires_when_term_is_within_the_window(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, NEAR_RULE)
+    text = "Deadly clashes erupted in the West Bank on Monday."
+    (ev,) = rules.match("", text, "en")
+    assert ev.quote == "clashes"
+    assert text[ev.start : ev.end] == "clashes"
+    assert ev.source == "rule:clash-near-west-bank"
+
+
+def test_near_condition_looks_before_the_match_too(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, NEAR_RULE)
+    assert rules.match("", "Armed settlers and villagers: clashes again.", "en")
+
+
+def test_near_condition_is_silent_when_term_is_too_far(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, NEAR_RULE)
+    text = (
+        "Clashes broke out at the hockey game between rival fans long before anyone mentioned the West Bank."
+    )
+    assert rules.match("", text, "en") == []
+
+
+def test_near_terms_match_whole_words_only(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, NEAR_RULE.replace("['west bank', 'settlers?']", "['idf']"))
+    assert rules.match("", "Rival fans clashed after the midfielder scored: clashes all night.", "en") == []
+
+
+MOB_RULE = """\
+  - id: mob
+    category: protest_smear
+    language: en
+    patterns: ['\\bmobs?\\b']
+    not_preceded_by: ['flash', 'so-called']
+    weight: 0.4
+    explanation: Calls protesters a mob.
+"""
+
+
+def test_not_preceded_by_drops_the_match(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, MOB_RULE)
+    assert rules.match("", "A flash mob danced in the square.", "en") == []
+    assert rules.match("", 'What critics called a so-called "mob" gathered.', "en") == []
+
+
+def test_not_preceded_by_keeps_other_matches(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, MOB_RULE)
+    text = "A flash mob danced, then a mob of students marched."
+    found = rules.match("", text, "en")
+    assert len(found) == 1
+    assert found[0].start == text.rindex("mob")
+
+
+def test_phrases_are_literal_and_on_word_boundaries(tmp_path: Path) -> None:
+    rules = _rules(
+        tmp_path,
+        """\
+  - id: literal
+    category: loaded_language
+    language: en
+    phrases: ['U.N. vote']
+    weight: 0.3
+    explanation: Literal phrase.
+""",
+    )
+    assert rules.match("", "After the U.N. vote, nothing changed.", "en")
+    assert rules.match("", "After the UxNx vote, nothing changed.", "en") == []  # dots are literal
+    assert rules.match("", "After the U.N. voters left.", "en") == []  # word boundary
+
+
+def test_rule_matches_title_and_text_with_field_offsets(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, MOB_RULE)
+    title, text = "Mob takes over quad", "Students say the mob label is unfair."
+    found = rules.match(title, text, "en")
+    assert {e.field for e in found} == {"title", "text"}
+    for ev in found:
+        assert (title if ev.field == "title" else text)[ev.start : ev.end].lower() == "mob"
+
+
+def test_headline_only_rule_skips_body(tmp_path: Path) -> None:
+    rules = _rules(
+        tmp_path, MOB_RULE.replace("    weight: 0.4\n", "    headline_only: true\n    weight: 0.4\n")
+    )
+    assert rules.match("", "A mob gathered.", "en") == []
+    (ev,) = rules.match("A mob gathered", "A mob gathered.", "en")
+    assert ev.field == "title"
+
+
+def test_language_none_runs_every_rule(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, MOB_RULE)
+    assert rules.match("", "A mob gathered.", None)
+    assert rules.match("", "A mob gathered.", "fr") == []
+
+
+def test_evidence_carries_replacement(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, MOB_RULE + "    replacement: protesters\n")
+    (ev,) = rules.match("", "A mob gathered.", "en")
+    assert ev.replacement == "protesters"
+    assert ev.category == "protest_smear"
+
+
+# ------------------------------------------------------------------ validation errors
+
+VALID = """\
+rules:
+  - id: first-rule
+    category: loaded_language
+    language: en
+    phrases: ['disputed land']
+    weight: 0.5
+    explanation: Because.
+  - id: second-rule
+    category: casualty_doubt
+    language: en
+    patterns: ['\\bHamas-run\\b']
+    weight: 0.5
+    explanation: Because.
+"""
+SECOND_WEIGHT = VALID.rindex("    weight: 0.5\n")
+SECOND_WEIGHT_LINE = VALID[:SECOND_WEIGHT].count("\n") + 1
+
+
+def _error(tmp_path: Path, text: str) -> tuple[Path, str]:
+    path = tmp_path / "rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_rules(path)
+    return path, str(info.value)
+
+
+def _line_of(text: str, needle: str) -> int:
+    hits = [i for i, line in enumerate(text.splitlines(), 1) if needle in line]
+    assert len(hits) == 1, needle
+    return hits[0]
+
+
+def test_valid_small_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(VALID, encoding="utf-8")
+    assert sorted(load_rules(path).by_id) == ["first-rule", "second-rule"]
+
+
+def test_unknown_category_names_file_line_rule_and_field(tmp_path: Path) -> None:
+    text = VALID.replace("category: casualty_doubt", "category: media_bias")
+    path, message = _error(tmp_path, text)
+    assert message.startswith(f"{path}:{_line_of(text, 'media_bias')}:")
+    assert "rule 'second-rule'" in message
+    assert "category" in message
+    assert "unknown category" in message
+
+
+def test_invalid_regex_names_the_pattern(tmp_path: Path) -> None:
+    text = VALID.replace("['\\bHamas-run\\b']", "['(unclosed']")
+    path, message = _error(tmp_path, text)
+    assert message.startswith(f"{path}:{_line_of(text, '(unclosed')}:")
+    assert "rule 'second-rule'" in message
+    assert "patterns" in message
+    assert "(unclosed" in message
+
+
+def test_rule_without_patterns_or_phrases_is_refused(tmp_path: Path) -> None:
+    text = VALID.replace("    patterns: ['\\bHamas-run\\b']\n", "")
+    path, message = _error(tmp_path, text)
+    assert message.startswith(f"{path}:{_line_of(text, 'id: second-rule')}:")
+    assert "rule 'second-rule'" in message
+    assert "patterns or phrases" in message
+
+
+@pytest.mark.parametrize("weight", ["0", "-0.2", "1.5"])
+def test_weight_out_of_range_is_refused(tmp_path: Path, weight: str) -> None:
+    text = (
+        VALID[:SECOND_WEIGHT] + f"    weight: {weight}\n" + VALID[SECOND_WEIGHT + len("    weight: 0.5\n") :]
+    )
+    path, message = _error(tmp_path, text)
+    assert message.startswith(f"{path}:{SECOND_WEIGHT_LINE}:")
+    assert "rule 'second-rule'" in message
+    assert "weight" in message
+
+
+def test_duplicate_rule_id_is_refused_naming_the_id(tmp_path: Path) -> None:
+    text = VALID.replace("id: second-rule", "id: first-rule")
+    path, message = _error(tmp_path, text)
+    assert message.startswith(f"{path}:")
+    assert "'first-rule' appears twice" in message
+
+
+def test_duplicate_rule_id_error_points_at_the_second_rule(tmp_path: Path) -> None:
+    text = VALID.replace("id: second-rule", "id: first-rule")
+    path, message = _error(tmp_path, text)
+    second = [i for i, line in enumerate(text.splitlines(), 1) if "id: first-rule" in line][1]
+    assert message.startswith(f"{path}:{second}:")
+    assert "id" in message.split("field", 1)[1]
+
+
+def test_extra_key_names_the_key(tmp_path: Path) -> None:
+    text = VALID[:SECOND_WEIGHT] + "    severity: high\n" + VALID[SECOND_WEIGHT:]
+    path, message = _error(tmp_path, text)
+    assert message.startswith(f"{path}:{_line_of(text, 'severity: high')}:")
+    assert "rule 'second-rule'" in message
+    assert "severity" in message
+
+
+def test_bad_rule_id_is_refused(tmp_path: Path) -> None:
+    text = VALID.replace("id: second-rule", "id: Second Rule")
+    path, message = _error(tmp_path, text)
+    assert message.startswith(f"{path}:{_line_of(text, 'Second Rule')}:")
+    assert "id" in message
+
+
+def test_missing_rules_file_names_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "absent.yaml"
+    with pytest.raises(ConfigError, match="cannot read") as info:
+        load_rules(path)
+    assert str(path) in str(info.value)
