@@ -137,16 +137,24 @@ def _article_info(doc: Extracted, entry: PendingEntry, url: str) -> ArticleInfo:
 
 
 def process_entries(p: Pipeline, progress: Progress | None = None) -> None:
+    """Fetch pages in the pool; extract and store each as it arrives; then score the batch.
+    One article's failure marks its entry failed and never stops the others."""
     pending = p.store.pending_entries(p.settings.max_entries_per_cycle)
-    with ThreadPoolExecutor(max_workers=p.settings.workers) as pool:
-        pages = list(pool.map(lambda e: p.fetcher.get(e.url, accept=HTML_ACCEPT), pending))
     scored: list[tuple[int, PendingEntry, Extracted]] = []
-    for i, (entry, page) in enumerate(zip(pending, pages, strict=True)):
-        if progress:
-            progress("articles", i + 1, len(pending))
-        outcome = _store_article(p, entry, page)
-        if outcome is not None:
-            scored.append(outcome)
+    with ThreadPoolExecutor(max_workers=p.settings.workers) as pool:
+        pages = pool.map(lambda e: p.fetcher.get(e.url, accept=HTML_ACCEPT), pending)
+        for i, (entry, page) in enumerate(zip(pending, pages, strict=True)):
+            try:
+                outcome = _store_article(p, entry, page)
+            except Exception as exc:  # a bug or hostile page: keep the entry, say why
+                log.exception("article failed entry=%s url=%s", entry.id, entry.url)
+                p.store.mark_entry(entry.id, "failed", error=f"{type(exc).__name__}: {exc}")
+                p.count("article_errors")
+                outcome = None
+            if outcome is not None:
+                scored.append(outcome)
+            if progress:
+                progress("articles", i + 1, len(pending))
     _score_and_alert(p, scored)
 
 

@@ -9,7 +9,7 @@ import click
 
 from ..cli import opened_store, require_file, settings_of
 from ..jsonl import ScoreLine, SentenceLine, output, read_lines, write_lines
-from ..progress import progress_bar
+from ..progress import progress_bar, step_progress
 
 
 @click.command()
@@ -33,7 +33,8 @@ def run(ctx: click.Context, once: bool, feeds_file: Path | None) -> None:
     with opened_store(settings) as store:
         p = build(settings, store, feeds_file)
         if once:
-            stats = run_cycle(p)
+            with step_progress() as progress:
+                stats = run_cycle(p, progress)
             click.echo(" ".join(f"{k}={v}" for k, v in sorted(stats.items())) or "nothing to do")
         else:
             run_forever(p)

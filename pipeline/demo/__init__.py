@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..orchestrate import build, run_cycle
+from ..progress import step_progress
 from ..settings import Settings
 from ..store import Store
 from .server import SITE, LocalSite
@@ -36,7 +37,8 @@ def fresh_database(settings: Settings) -> None:
 def run_demo_cycle(settings: Settings, site: LocalSite) -> tuple[Store, dict[str, int]]:
     store = Store.open(settings.db_url)
     pipeline = build(settings, store, DEMO_FEEDS, base_url=site.base_url)
-    stats = run_cycle(pipeline)
+    with step_progress() as progress:
+        stats = run_cycle(pipeline, progress)
     pipeline.fetcher.close()
     return store, stats
 

@@ -1,0 +1,125 @@
+"""Real processes: `mediawatch serve` and `mediawatch demo` answer on localhost; the scheduler."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from pipeline.demo import DEMO_FEEDS
+from pipeline.demo.server import LocalSite
+from pipeline.orchestrate import build
+from pipeline.scheduler import MISFIRE_GRACE_SECONDS, make_scheduler
+from pipeline.settings import Settings
+from pipeline.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+EXE = str(Path(sys.executable).parent / "mediawatch")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(url: str, seconds: float = 60) -> requests.Response:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
+    return clean | {"MEDIAWATCH_DATA_DIR": str(tmp_path / "var")}
+
+
+@pytest.fixture
+def process() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for p in started:
+        p.terminate()
+        p.wait(timeout=20)
+
+
+def test_demo_serves_the_queue_and_an_alert(
+    env: dict[str, str], process: list[subprocess.Popen[str]]
+) -> None:
+    port = _free_port()
+    process.append(
+        subprocess.Popen(
+            [EXE, "demo", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+    )
+    queue = _wait_for(f"http://127.0.0.1:{port}/alerts", seconds=120)
+    assert queue.status_code == 200
+    assert "Pro-Hamas mob digs in on Harbourview campus" in queue.text
+    first = queue.text.index('href="/alerts/') + len('href="/alerts/')
+    alert_id = queue.text[first : queue.text.index('"', first)]
+    page = requests.get(f"http://127.0.0.1:{port}/alerts/{alert_id}", timeout=5)
+    assert page.status_code == 200 and "Suggested letter" in page.text and "<mark" in page.text
+
+
+def test_serve_answers_on_its_port(env: dict[str, str], process: list[subprocess.Popen[str]]) -> None:
+    port = _free_port()
+    process.append(
+        subprocess.Popen(
+            [EXE, "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+    )
+    health = _wait_for(f"http://127.0.0.1:{port}/healthz").json()
+    assert health["status"] == "ok" and health["schema"] == "0001"
+    assert requests.get(f"http://127.0.0.1:{port}/alerts", timeout=5).text.count("No alerts") == 1
+
+
+def test_scheduled_job_runs_one_cycle_at_a_time(settings: Settings, demo_site: LocalSite) -> None:
+    store = Store.open(settings.db_url)
+    p = build(settings, store, DEMO_FEEDS, base_url=demo_site.base_url)
+    scheduler = make_scheduler(p)
+    job = scheduler.get_job("cycle")
+    assert job is not None
+    assert job.max_instances == 1 and job.coalesce is True
+    assert job.misfire_grace_time == MISFIRE_GRACE_SECONDS >= 60
+    assert job.trigger.interval.total_seconds() == settings.poll_interval_minutes * 60
+    job.func(*job.args)  # what the scheduler calls: one full cycle
+    assert store.counts()["articles"] == 19
+    store.close()
+
+
+def test_bad_command_input_exits_2_with_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    cases = [
+        ([EXE, "evaluate", "--data", str(tmp_path / "missing.jsonl")], "missing.jsonl"),
+        ([EXE, "serve", "--port", "99999"], "99999"),
+        ([EXE, "alerts", "list", "--category", "bias"], "bias"),
+        ([EXE, "extract", str(tmp_path)], str(tmp_path)),
+    ]
+    for argv, needle in cases:
+        out = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2, (argv, out.stderr)
+        lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
+        assert needle in out.stderr, (argv, out.stderr)
+        assert len(lines) <= 3, (argv, out.stderr)  # click usage errors add a usage line
