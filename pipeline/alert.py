@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .letters import LABELS, LetterContext, LetterTemplates, TalkingPoints, short_quote
-from .records import AlertDraft, Evidence, Score
+from .records import AlertDraft, Evidence, LetterDraft, Score
 from .sentences import split_sentences
 
 MAX_EVIDENCE = 12
@@ -77,35 +77,28 @@ def recipient(outlet: dict[str, Any]) -> str | None:
     return str(routes[0].get("contact")) if routes and routes[0].get("contact") else None
 
 
-def draft_alert(
+def _categories(score: Score) -> list[str]:
+    """The categories the alert is about: strongest first, each with evidence."""
+    if score.kind == "praise":
+        return ["good_coverage"]
+    ranked = sorted(score.categories.items(), key=lambda kv: -kv[1])
+    return [c for c, _p in ranked if c != "good_coverage" and any(e.category == c for e in score.evidence)]
+
+
+def write_letter(
     score: Score,
     art: ArticleInfo,
     outlet: dict[str, Any],
+    wanted: list[str],
     templates: LetterTemplates,
     points: TalkingPoints,
-    now: datetime | None = None,
-) -> AlertDraft | None:
-    """The alert for an alerting score, or None when the score raises none."""
-    if not score.alert or score.kind is None:
-        return None
-    now = now or datetime.now(UTC)
-    wanted = (
-        ["good_coverage"]
-        if score.kind == "praise"
-        else [
-            c
-            for c, _p in sorted(score.categories.items(), key=lambda kv: -kv[1])
-            if c != "good_coverage" and any(e.category == c for e in score.evidence)
-        ]
-    )
-    if not _issues(score, art, wanted, QUOTE_STEPS[0]):
-        log.warning("alert skipped: nothing to quote article=%s", art.url)
-        return None
+) -> LetterDraft:
+    """The letter in the article's language, with shorter quotes until it fits the limit."""
     lang = art.language if art.language in LABELS else "en"
     limit = (outlet.get("letters") or {}).get("word_limit")
-    for words in QUOTE_STEPS:  # shorter quotes until the required paragraphs fit the limit
+    for words in QUOTE_STEPS:
         ctx = LetterContext(
-            kind=score.kind,
+            kind=str(score.kind),
             language=lang,
             outlet=outlet,
             recipient=recipient(outlet),
@@ -123,6 +116,25 @@ def draft_alert(
         letter = templates.render(ctx, limit)
         if not limit or letter.word_count <= limit:
             break
+    return letter
+
+
+def draft_alert(
+    score: Score,
+    art: ArticleInfo,
+    outlet: dict[str, Any],
+    templates: LetterTemplates,
+    points: TalkingPoints,
+    now: datetime | None = None,
+) -> AlertDraft | None:
+    """The alert for an alerting score, or None when the score raises none."""
+    if not score.alert or score.kind is None:
+        return None
+    wanted = _categories(score)
+    if not _issues(score, art, wanted, QUOTE_STEPS[0]):
+        log.warning("alert skipped: nothing to quote article=%s", art.url)
+        return None
+    now = now or datetime.now(UTC)
     labels = ", ".join(LABELS["en"][c] for c in wanted[:3])
     return AlertDraft(
         kind=score.kind,
@@ -131,5 +143,5 @@ def draft_alert(
         categories=wanted,
         summary=f"{score.kind}: {labels}",
         evidence=[e for e in score.evidence if e.category in wanted][:MAX_EVIDENCE],
-        letter=letter,
+        letter=write_letter(score, art, outlet, wanted, templates, points),
     )
