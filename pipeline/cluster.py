@@ -36,14 +36,25 @@ def containment(a: set[int], b: set[int]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
-def find_copy(text: str, candidates: Iterable[tuple[int, str]]) -> int | None:
-    """The id of the candidate this text is a copy of (trimmed or retitled), if any."""
-    mine = shingles(text)
-    if len(mine) < 20:
-        return None
-    best, best_id = SIMILAR, None
-    for cid, other in candidates:
-        score = containment(mine, shingles(other))
-        if score >= best:
-            best, best_id = score, cid
-    return best_id
+class CopyIndex:
+    """Recent stories' shingles, so each new story is compared without re-reading the others."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[int, set[int]]] = []
+
+    def add(self, story_id: int, text: str) -> None:
+        self._items.append((story_id, shingles(text)))
+
+    def find(self, text: str, exclude: int | None = None) -> int | None:
+        """The id of the story this text copies (trimmed or retitled), if any."""
+        mine = shingles(text)
+        if len(mine) < 20:
+            return None
+        best, best_id = SIMILAR, None
+        for sid, theirs in self._items:
+            if sid == exclude:
+                continue
+            score = containment(mine, theirs)
+            if score >= best:
+                best, best_id = score, sid
+        return best_id

@@ -45,6 +45,7 @@ class Pipeline:
     templates: LetterTemplates
     points: Any
     stats: dict[str, int] = field(default_factory=dict)
+    copies: cluster.CopyIndex = field(default_factory=cluster.CopyIndex)
 
     def count(self, key: str, n: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + n
@@ -140,6 +141,8 @@ def process_entries(p: Pipeline, progress: Progress | None = None) -> None:
     """Fetch pages in the pool; extract and store each as it arrives; then score the batch.
     One article's failure marks its entry failed and never stops the others."""
     pending = p.store.pending_entries(p.settings.max_entries_per_cycle)
+    if pending:
+        _load_copies(p)
     scored: list[tuple[int, PendingEntry, Extracted]] = []
     with ThreadPoolExecutor(max_workers=p.settings.workers) as pool:
         pages = pool.map(lambda e: p.fetcher.get(e.url, accept=HTML_ACCEPT), pending)
@@ -184,12 +187,18 @@ def _store_article(
 
 
 def _cluster(p: Pipeline, article_id: int, text: str, agency: str | None) -> None:
-    since = datetime.now(UTC) - CLUSTER_WINDOW
-    candidates = [(i, t) for i, t, _c in p.store.recent_for_clustering(since) if i != article_id]
-    match = cluster.find_copy(text, candidates)
+    match = p.copies.find(text, exclude=article_id)
     if match is not None:
         p.store.join_cluster(article_id, match, agency)
         p.count("clustered")
+    p.copies.add(article_id, text)
+
+
+def _load_copies(p: Pipeline) -> None:
+    """Index the stories of the last few days once per cycle, for wire-copy matching."""
+    p.copies = cluster.CopyIndex()
+    for article_id, text, _cluster_id in p.store.recent_for_clustering(datetime.now(UTC) - CLUSTER_WINDOW):
+        p.copies.add(article_id, text)
 
 
 def _score_and_alert(p: Pipeline, batch: list[tuple[int, PendingEntry, Extracted]]) -> None:
