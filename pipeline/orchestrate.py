@@ -12,14 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from . import cluster, entries, extract, revisit
 from .alert import ArticleInfo, draft_alert
 from .classify import load_classifier
 from .config import FeedsConfig, load_feeds
 from .fetch import Fetcher, FetchPolicy
-from .letters import LetterTemplates, load_talking_points
+from .letters import LetterTemplates, TalkingPoints, load_talking_points
 from .records import Extracted, FetchResult, ScoreInput
 from .rules import load_rules
 from .score import Scorer, Thresholds
@@ -43,7 +42,7 @@ class Pipeline:
     fetcher: Fetcher
     scorer: Scorer
     templates: LetterTemplates
-    points: Any
+    points: TalkingPoints
     stats: dict[str, int] = field(default_factory=dict)
     copies: cluster.CopyIndex = field(default_factory=cluster.CopyIndex)
 
