@@ -56,20 +56,18 @@ def process() -> Iterator[list[subprocess.Popen[str]]]:
         p.wait(timeout=20)
 
 
+def _start(process: list[subprocess.Popen[str]], env: dict[str, str], *args: str) -> int:
+    """Start `mediawatch ARGS --port P` in the background; return P."""
+    port = _free_port()
+    argv = [EXE, *args, "--port", str(port)]
+    process.append(subprocess.Popen(argv, cwd=ROOT, env=env, text=True, stdout=subprocess.DEVNULL))
+    return port
+
+
 def test_demo_serves_the_queue_and_an_alert(
     env: dict[str, str], process: list[subprocess.Popen[str]]
 ) -> None:
-    port = _free_port()
-    process.append(
-        subprocess.Popen(
-            [EXE, "demo", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-    )
+    port = _start(process, env, "demo")
     queue = _wait_for(f"http://127.0.0.1:{port}/alerts", seconds=120)
     assert queue.status_code == 200
     assert "Pro-Hamas mob digs in on Harbourview campus" in queue.text
@@ -80,17 +78,7 @@ def test_demo_serves_the_queue_and_an_alert(
 
 
 def test_serve_answers_on_its_port(env: dict[str, str], process: list[subprocess.Popen[str]]) -> None:
-    port = _free_port()
-    process.append(
-        subprocess.Popen(
-            [EXE, "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-    )
+    port = _start(process, env, "serve")
     health = _wait_for(f"http://127.0.0.1:{port}/healthz").json()
     assert health["status"] == "ok" and health["schema"] == "0001"
     assert requests.get(f"http://127.0.0.1:{port}/alerts", timeout=5).text.count("No alerts") == 1
