@@ -103,6 +103,10 @@ class Evidence:
             "field": self.field,
         }
 
+    def as_stored(self) -> dict[str, object]:
+        """The contract fields plus what analysts and letters need: explanation, replacement."""
+        return self.as_dict() | {"explanation": self.explanation, "replacement": self.replacement}
+
 
 @dataclass(slots=True)
 class ScoreInput:

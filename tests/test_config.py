@@ -170,18 +170,12 @@ def test_disabled_outlet_without_reason_is_refused(tmp_path: Path) -> None:
     assert "disabled_reason" in message
 
 
-def test_duplicate_outlet_id_is_refused_naming_the_id(tmp_path: Path) -> None:
-    text = VALID.replace("id: beta-journal", "id: alpha-news")
-    path, message = _error(tmp_path, text)
-    assert message.startswith(f"{path}:")
-    assert "'alpha-news' appears twice" in message
-
-
-def test_duplicate_outlet_id_error_points_at_the_second_entry(tmp_path: Path) -> None:
+def test_duplicate_outlet_id_is_refused_at_the_second_entry(tmp_path: Path) -> None:
     text = VALID.replace("id: beta-journal", "id: alpha-news")
     path, message = _error(tmp_path, text)
     second = [i for i, line in enumerate(text.splitlines(), 1) if "id: alpha-news" in line][1]
     assert message.startswith(f"{path}:{second}:")
+    assert "'alpha-news' appears twice" in message
     assert "id" in message.split("field", 1)[1]
 
 
@@ -199,34 +193,25 @@ def test_invalid_yaml_syntax_names_the_line(tmp_path: Path) -> None:
     assert "invalid YAML" in message
 
 
-def test_unsupported_language_names_field_and_outlet(tmp_path: Path) -> None:
-    text = VALID.replace("language: fr", "language: de")
+@pytest.mark.parametrize(
+    ("before", "after", "must_name"),
+    [
+        ("language: fr", "language: de", ["beta-journal", "language"]),
+        ("https://beta.example/rss", "ftp://beta.example/rss", ["beta-journal", "sources[0].url"]),
+        ("id: beta-journal", "id: Beta Journal", ["slug"]),
+        ("reach: 4", "reach: 9", ["reach"]),
+    ],
+    ids=["language", "non-http-url", "id-not-a-slug", "reach-out-of-range"],
+)
+def test_bad_field_error_names_its_line_outlet_and_field(
+    tmp_path: Path, before: str, after: str, must_name: list[str]
+) -> None:
+    text = VALID.replace(before, after)
+    assert text != VALID
     path, message = _error(tmp_path, text)
-    assert message.startswith(f"{path}:{_line_of(text, 'language: de')}:")
-    assert "beta-journal" in message
-    assert "language" in message
-
-
-def test_non_http_url_names_field_and_outlet(tmp_path: Path) -> None:
-    text = VALID.replace("https://beta.example/rss", "ftp://beta.example/rss")
-    path, message = _error(tmp_path, text)
-    assert message.startswith(f"{path}:{_line_of(text, 'ftp://')}:")
-    assert "beta-journal" in message
-    assert "sources[0].url" in message
-
-
-def test_outlet_id_must_be_a_slug(tmp_path: Path) -> None:
-    text = VALID.replace("id: beta-journal", "id: Beta Journal")
-    path, message = _error(tmp_path, text)
-    assert message.startswith(f"{path}:{_line_of(text, 'id: Beta Journal')}:")
-    assert "slug" in message
-
-
-def test_reach_out_of_range_is_refused(tmp_path: Path) -> None:
-    text = VALID.replace("reach: 4", "reach: 9")
-    path, message = _error(tmp_path, text)
-    assert message.startswith(f"{path}:{_line_of(text, 'reach: 9')}:")
-    assert "reach" in message
+    assert message.startswith(f"{path}:{_line_of(text, after)}:")
+    for needle in must_name:
+        assert needle in message
 
 
 def test_missing_file_names_the_path(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..records import AlertDraft
@@ -58,10 +58,7 @@ class AlertsStore(StoreBase):
                     priority=draft.priority,
                     categories=list(draft.categories),
                     summary=draft.summary,
-                    evidence=[
-                        e.as_dict() | {"explanation": e.explanation, "replacement": e.replacement}
-                        for e in draft.evidence
-                    ],
+                    evidence=[e.as_stored() for e in draft.evidence],
                     created_at=now,
                     updated_at=now,
                 )
@@ -162,19 +159,21 @@ class AlertsStore(StoreBase):
 
     def export_articles(self) -> Iterator[dict[str, Any]]:
         """Every article with its latest score and alert, streamed in id order."""
-        latest = select(ScoreRow.article_id, ScoreRow.id).order_by(ScoreRow.article_id, ScoreRow.id.desc())
+        latest = (
+            select(ScoreRow.article_id, func.max(ScoreRow.id).label("score_id"))
+            .group_by(ScoreRow.article_id)
+            .subquery()
+        )
+        q = (
+            select(Article, ScoreRow, Alert.id, Alert.status, Alert.kind)
+            .outerjoin(latest, latest.c.article_id == Article.id)
+            .outerjoin(ScoreRow, ScoreRow.id == latest.c.score_id)
+            .outerjoin(Alert, Alert.article_id == Article.id)
+            .order_by(Article.id)
+            .execution_options(yield_per=500)
+        )
         with self.session() as s:
-            last_score: dict[int, int] = {}
-            for article_id, score_id in s.execute(latest):
-                last_score.setdefault(article_id, score_id)
-            q = (
-                select(Article, Alert.id, Alert.status, Alert.kind)
-                .outerjoin(Alert, Alert.article_id == Article.id)
-                .order_by(Article.id)
-                .execution_options(yield_per=500)
-            )
-            for article, alert_id, alert_status, alert_kind in s.execute(q):
-                score = s.get(ScoreRow, last_score[article.id]) if article.id in last_score else None
+            for article, score, alert_id, alert_status, alert_kind in s.execute(q):
                 yield {
                     "article": article,
                     "score": score,

@@ -115,10 +115,7 @@ class ArticlesStore(StoreBase):
                 alert=score.alert,
                 kind=score.kind,
                 severity=score.severity,
-                evidence=[
-                    e.as_dict() | {"explanation": e.explanation, "replacement": e.replacement}
-                    for e in score.evidence
-                ],
+                evidence=[e.as_stored() for e in score.evidence],
                 created_at=utcnow(),
             )
             s.add(row)
