@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -84,6 +85,9 @@ class Outlet(_Strict):
     language: Literal["en", "fr"]
     owner: str | None = None
     reach: int = Field(default=3, ge=1, le=5)
+    # web hosts whose pages belong to this outlet (submitted URLs are matched on these and on
+    # the hosts of its sources)
+    domains: list[str] = Field(default_factory=list)
     enabled: bool = True
     disabled_reason: str | None = None
     letters: Letters = Field(default_factory=Letters)
@@ -125,6 +129,22 @@ class FeedsConfig(_Strict):
                 return outlet
         known = ", ".join(o.id for o in self.outlets)
         raise ConfigError(f"unknown outlet '{outlet_id}' (known: {known})")
+
+    def outlet_for_url(self, url: str) -> Outlet | None:
+        """The outlet whose domains (or source hosts) the URL's host belongs to."""
+        host = _bare_host(url)
+        for outlet in self.outlets:
+            hosts = {d.lower().removeprefix("www.") for d in outlet.domains}
+            hosts |= {_bare_host(s.url) for s in outlet.sources}
+            if any(host == h or host.endswith("." + h) for h in hosts if h):
+                return outlet
+        return None
+
+
+def _bare_host(url: str) -> str:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    return f"{host}:{parts.port}" if parts.port else host
 
 
 def _outlet_label(data: Any, loc: Loc) -> str | None:

@@ -11,6 +11,9 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -18,6 +21,22 @@ import requests
 from .records import FetchResult
 
 REDIRECTS = {301, 302, 303, 307, 308}
+PERMANENT = {301, 308}
+RETRY_AFTER_STATUSES = {429, 503}
+Kind = Literal["feed", "page", "robots", "any"]
+ACCEPT: dict[str, str] = {
+    "feed": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1",
+    "page": "text/html, application/xhtml+xml;q=0.9, */*;q=0.1",
+    "robots": "text/plain, */*;q=0.1",
+    "any": "*/*",
+}
+# never fetched, whatever the settings say: cloud metadata services and addresses that are no host
+ALWAYS_REFUSED = [
+    ipaddress.ip_network(n)
+    for n in ("169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128", "100.100.100.200/32", "fd00:ec2::254/128")
+]
+BINARY_TYPES = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip")
+PAGE_TYPES = ("text/html", "application/xhtml", "text/plain", "application/xml", "text/xml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,52 +49,127 @@ class FetchPolicy:
     max_redirects: int = 5
     per_host_delay: float = 1.0
     allow_private: bool = False
+    max_retry_after: float = 86_400.0
 
 
 class FetchRefusedError(Exception):
-    """The request was not made (or was cut off) on purpose: guard, cap or deadline."""
+    """The request was not made (or was cut off) on purpose: guard, cap, deadline or content type."""
 
 
 class HostSpacer:
-    """Keeps at least *delay* seconds between the starts of two requests to one host."""
+    """Per-host clock: at least *delay* seconds between request starts to one host, plus the
+    waits a host asked for (Retry-After). Thread-safe; a slot is reserved before sleeping."""
 
     def __init__(self, delay: float) -> None:
         self.delay = delay
         self._next: dict[str, float] = {}
+        self._delays: dict[str, float] = {}
+        self._blocked: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def set_delay(self, host: str, delay: float) -> None:
+        """A host-specific delay (robots.txt Crawl-delay); never below the default."""
+        with self._lock:
+            self._delays[host] = max(self.delay, delay)
+
+    def block(self, host: str, seconds: float) -> None:
+        """The host asked us to come back later."""
+        with self._lock:
+            until = time.monotonic() + seconds
+            self._blocked[host] = max(until, self._blocked.get(host, 0.0))
+
+    def blocked_for(self, host: str) -> float:
+        """Seconds until the host may be asked again after a Retry-After (0 if not blocked)."""
+        with self._lock:
+            return max(0.0, self._blocked.get(host, 0.0) - time.monotonic())
+
+    def ready_in(self, host: str) -> float:
+        """Seconds until a request to *host* could start without waiting."""
+        with self._lock:
+            now = time.monotonic()
+            return max(0.0, self._next.get(host, now) - now, self._blocked.get(host, now) - now)
+
+    def try_reserve(self, host: str) -> float:
+        """Reserve a start now and return 0, or return the seconds to wait (nothing reserved)."""
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next.get(host, now), self._blocked.get(host, now))
+            if start > now:
+                return start - now
+            self._next[host] = now + self._delays.get(host, self.delay)
+            return 0.0
 
     def wait(self, host: str) -> None:
         with self._lock:
             now = time.monotonic()
-            start = max(now, self._next.get(host, now))
-            self._next[host] = start + self.delay
+            start = max(now, self._next.get(host, now), self._blocked.get(host, now))
+            self._next[host] = start + self._delays.get(host, self.delay)
         if start > now:
             time.sleep(start - now)
 
 
 def check_address(url: str, allow_private: bool) -> None:
-    """Refuse URLs whose host resolves to loopback, private, link-local or reserved space."""
+    """Refuse URLs whose host resolves to loopback, private, link-local or reserved space.
+
+    With *allow_private* (demo, tests), loopback and private ranges are allowed; link-local and
+    cloud-metadata addresses never are."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchRefusedError(f"not an http(s) URL: {url}")
-    if allow_private:
-        return
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise FetchRefusedError(f"cannot resolve {parts.hostname}: {exc}") from exc
     for info in infos:
         ip = ipaddress.ip_address(info[4][0])
-        if not ip.is_global:
+        if any(ip in net for net in ALWAYS_REFUSED if net.version == ip.version):
+            raise FetchRefusedError(f"refused link-local or metadata address {ip} for {parts.hostname}")
+        if not ip.is_global and not allow_private:
             raise FetchRefusedError(f"refused non-public address {ip} for {parts.hostname}")
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds asked for by a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def check_content(kind: Kind, content_type: str, head: bytes) -> None:
+    """Refuse bodies that cannot be what we asked for: binary files, HTML instead of a feed."""
+    ctype = content_type.split(";", 1)[0].strip().lower()
+    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if ctype.startswith(BINARY_TYPES) or (b"\x00" in head[:1024] and not utf16):
+        raise FetchRefusedError(f"binary content ({ctype or 'no content-type'}), not a {kind}")
+    if kind == "feed" and _looks_like_html(head):
+        raise FetchRefusedError(f"got an HTML page ({ctype or 'no content-type'}) instead of a feed")
+    if kind == "page" and ctype and not ctype.startswith(PAGE_TYPES):
+        raise FetchRefusedError(f"not a web page: content-type {ctype}")
+
+
+def _looks_like_html(head: bytes) -> bool:
+    start = head[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return start.startswith((b"<!doctype html", b"<html"))
 
 
 class Fetcher:
     """One shared requests session; thread-safe for concurrent ``get`` calls."""
 
-    def __init__(self, policy: FetchPolicy) -> None:
+    def __init__(self, policy: FetchPolicy, pool_size: int = 16) -> None:
         self.policy = policy
         self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=64, pool_maxsize=max(pool_size, 10))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = policy.user_agent
         self.session.headers["Accept-Encoding"] = "gzip, deflate"
         self.spacer = HostSpacer(policy.per_host_delay)
@@ -85,26 +179,32 @@ class Fetcher:
         url: str,
         etag: str | None = None,
         last_modified: str | None = None,
-        accept: str = "*/*",
+        kind: Kind = "any",
+        reserved: bool = False,
     ) -> FetchResult:
-        headers = {"Accept": accept}
+        """GET *url*. ``reserved``: the caller already took this host's slot (``try_reserve``)."""
+        headers = {"Accept": ACCEPT[kind]}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         started = time.monotonic()
-        current = url
+        current, permanent = url, True
         try:
-            for _hop in range(self.policy.max_redirects + 1):
+            for hop in range(self.policy.max_redirects + 1):
                 check_address(current, self.policy.allow_private)
-                self.spacer.wait(urlsplit(current).netloc)
+                if hop or not reserved:
+                    self.spacer.wait(urlsplit(current).netloc)
                 resp = self._send(current, headers, started)
                 if resp.status_code in REDIRECTS and "location" in resp.headers:
                     resp.close()
+                    permanent = permanent and resp.status_code in PERMANENT
                     current = urljoin(current, resp.headers["location"])
                     continue
-                return self._result(url, current, resp, started)
-            raise FetchRefusedError(f"more than {self.policy.max_redirects} redirects")
+                result = self._result(url, current, resp, started, kind)
+                result.permanent_redirect = current if permanent and current != url else None
+                return result
+            raise FetchRefusedError(f"more than {self.policy.max_redirects} redirects (last: {current})")
         except FetchRefusedError as exc:
             return FetchResult(url, current, 0, error=str(exc), elapsed=time.monotonic() - started)
         except requests.RequestException as exc:
@@ -115,7 +215,7 @@ class Fetcher:
     def _send(self, url: str, headers: dict[str, str], started: float) -> requests.Response:
         remaining = self.policy.total_timeout - (time.monotonic() - started)
         if remaining <= 0:
-            raise FetchRefusedError("deadline passed")
+            raise FetchRefusedError(f"deadline of {self.policy.total_timeout:g}s passed")
         return self.session.get(
             url,
             headers=headers,
@@ -124,32 +224,57 @@ class Fetcher:
             timeout=(self.policy.connect_timeout, min(self.policy.read_timeout, remaining)),
         )
 
-    def _result(self, url: str, final: str, resp: requests.Response, started: float) -> FetchResult:
+    def _result(
+        self, url: str, final: str, resp: requests.Response, started: float, kind: Kind
+    ) -> FetchResult:
+        status = resp.status_code
+        retry_after = None
+        if status in RETRY_AFTER_STATUSES:
+            retry_after = retry_after_seconds(resp.headers.get("retry-after"))
+            if retry_after is not None:
+                retry_after = min(retry_after, self.policy.max_retry_after)
+                self.spacer.block(urlsplit(final).netloc, retry_after)
         with resp:
-            body = self._read_capped(resp, started) if resp.status_code != 304 else b""
+            if 200 <= status < 300:
+                check_content(kind, resp.headers.get("content-type", ""), b"")
+                body = self._read_capped(resp, started, kind)
+            else:
+                body = b""
         return FetchResult(
             url=url,
             final_url=final,
-            status=resp.status_code,
+            status=status,
             body=body,
             content_type=resp.headers.get("content-type", ""),
             etag=resp.headers.get("etag"),
             last_modified=resp.headers.get("last-modified"),
-            error=None if resp.status_code < 400 else f"HTTP {resp.status_code}",
+            error=None if status < 400 else f"HTTP {status}",
             elapsed=time.monotonic() - started,
+            retry_after=retry_after,
         )
 
-    def _read_capped(self, resp: requests.Response, started: float) -> bytes:
+    def _read_capped(self, resp: requests.Response, started: float, kind: Kind) -> bytes:
+        """Read the (decoded) body, stopping at the size cap or the total deadline.
+
+        ``read1`` returns whatever has arrived, so a server that drips a byte at a time is
+        cut off at the deadline instead of holding the worker."""
+        cap = self.policy.max_bytes
         declared = resp.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.policy.max_bytes:
-            raise FetchRefusedError(f"response of {declared} bytes is over the {self.policy.max_bytes} cap")
-        chunks, size = [], 0
-        for chunk in resp.iter_content(65536):
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise FetchRefusedError(f"response of {declared} bytes is over the {cap}-byte cap")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = resp.raw.read1(65536, decode_content=True)
+            if not chunk:
+                break
+            if not chunks:
+                check_content(kind, resp.headers.get("content-type", ""), chunk)
             size += len(chunk)
-            if size > self.policy.max_bytes:
-                raise FetchRefusedError(f"response over the {self.policy.max_bytes}-byte cap")
+            if size > cap:
+                raise FetchRefusedError(f"response over the {cap}-byte cap")
             if time.monotonic() - started > self.policy.total_timeout:
-                raise FetchRefusedError(f"response took over {self.policy.total_timeout:g}s")
+                raise FetchRefusedError(f"response took over {self.policy.total_timeout:g}s (deadline)")
             chunks.append(chunk)
         return b"".join(chunks)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,17 +18,18 @@ from .classify import load_classifier
 from .config import FeedsConfig, load_feeds
 from .fetch import Fetcher, FetchPolicy
 from .letters import LetterTemplates, TalkingPoints, load_talking_points
+from .polite import Deferred, HostPool
+from .poll import Poller
 from .records import Extracted, FetchResult, ScoreInput
+from .robots import RobotsCache
 from .rules import load_rules
 from .score import Scorer, Thresholds
 from .settings import Settings
 from .store import Store
-from .store.views import DueSource, PendingEntry
+from .store.views import PendingEntry
 
 log = logging.getLogger(__name__)
-FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
-HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
-MAX_BACKOFF = timedelta(hours=6)
+ROBOTS_REFUSED = 0  # FetchResult.status of a page robots.txt keeps us from
 CLUSTER_WINDOW = timedelta(days=3)
 Progress = Callable[[str, int, int], None]
 
@@ -40,14 +40,35 @@ class Pipeline:
     store: Store
     feeds: FeedsConfig
     fetcher: Fetcher
-    scorer: Scorer
     templates: LetterTemplates
     points: TalkingPoints
+    robots: RobotsCache | None = None
     stats: dict[str, int] = field(default_factory=dict)
     copies: cluster.CopyIndex = field(default_factory=cluster.CopyIndex)
+    rng: random.Random = field(default_factory=random.Random)
+    _scorer: Scorer | None = None
+
+    @property
+    def scorer(self) -> Scorer:
+        """The classifier and rules, loaded on first use (polling alone never pays for them)."""
+        if self._scorer is None:
+            self._scorer = build_scorer(self.settings)
+        return self._scorer
 
     def count(self, key: str, n: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + n
+
+    def fetch_page(self, entry_or_url: PendingEntry | str) -> FetchResult:
+        """An article page, if robots.txt lets us (the host slot is already reserved by HostPool
+        for entries; a bare URL waits for its slot)."""
+        url = entry_or_url if isinstance(entry_or_url, str) else entry_or_url.url
+        reserved = not isinstance(entry_or_url, str)
+        if self.robots is not None:
+            reserved = reserved and self.robots.cached(url)  # fetching robots.txt used the slot
+            refused = self.robots.check(url)
+            if refused:
+                return FetchResult(url, url, ROBOTS_REFUSED, error=refused)
+        return self.fetcher.get(url, kind="page", reserved=reserved)
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -60,6 +81,7 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
         max_redirects=settings.max_redirects,
         per_host_delay=settings.per_host_delay,
         allow_private=settings.allow_private_networks,
+        max_retry_after=settings.max_retry_after_hours * 3600,
     )
 
 
@@ -79,50 +101,26 @@ def build_scorer(settings: Settings) -> Scorer:
 def build(
     settings: Settings, store: Store, feeds_file: Path | None = None, base_url: str | None = None
 ) -> Pipeline:
-    """Load and validate every configuration file, then sync outlets into the store."""
+    """Load and validate the configuration files, then sync outlets into the store.
+    (Rules are validated here too; the trained models load when first needed.)"""
     feeds = load_feeds(feeds_file or settings.feeds_file, base_url)
+    fetcher = Fetcher(fetch_policy(settings), pool_size=settings.workers)
     pipeline = Pipeline(
         settings=settings,
         store=store,
         feeds=feeds,
-        fetcher=Fetcher(fetch_policy(settings)),
-        scorer=build_scorer(settings),
+        fetcher=fetcher,
+        robots=RobotsCache(fetcher) if settings.respect_robots else None,
         templates=LetterTemplates(settings.alerts_dir / "templates"),
         points=load_talking_points(settings.alerts_dir / "talking_points.yaml"),
     )
+    load_rules(settings.alerts_dir / "rules.yaml")
     store.sync_outlets(feeds)
     return pipeline
 
 
-def next_check(source: DueSource, result: FetchResult, now: datetime) -> datetime:
-    """The interval with ±10% jitter; failures back off exponentially (capped), with jitter."""
-    interval = timedelta(minutes=source.interval_minutes)
-    if result.error is not None:
-        interval = min(interval * (2 ** min(source.error_count, 8)), MAX_BACKOFF)
-    return now + interval * random.uniform(0.9, 1.1)
-
-
 def poll_sources(p: Pipeline, now: datetime) -> None:
-    due = p.store.due_sources(now)
-    with ThreadPoolExecutor(max_workers=p.settings.workers) as pool:
-        results = list(
-            pool.map(lambda s: p.fetcher.get(s.url, s.etag, s.last_modified, accept=FEED_ACCEPT), due)
-        )
-    for source, result in zip(due, results, strict=True):
-        new = 0
-        p.count("polls")
-        if result.not_modified:
-            p.count("not_modified")
-        elif result.ok:
-            parsed = entries.parse_feed(result.body, result.final_url, now, result.content_type)
-            if parsed.bozo:
-                log.warning("feed malformed source=%s reason=%s", source.url, parsed.bozo)
-            new = p.store.add_entries(source.id, parsed.entries)
-            p.count("new_entries", new)
-        else:
-            p.count("poll_errors")
-            log.warning("poll failed source=%s error=%s", source.url, result.error)
-        p.store.record_poll(source.id, result, new, next_check(source, result, now))
+    Poller(p.settings, p.store, p.fetcher, p.count, p.rng).poll_due(now)
 
 
 def _article_info(doc: Extracted, entry: PendingEntry, url: str) -> ArticleInfo:
@@ -137,35 +135,33 @@ def _article_info(doc: Extracted, entry: PendingEntry, url: str) -> ArticleInfo:
 
 
 def process_entries(p: Pipeline, progress: Progress | None = None) -> None:
-    """Fetch pages in the pool; extract and store each as it arrives; then score the batch.
-    One article's failure marks its entry failed and never stops the others."""
+    """Fetch pages politely (robots.txt, per-host limits); extract and store each as it arrives;
+    then score the batch. One article's failure marks its entry and never stops the others."""
     pending = p.store.pending_entries(p.settings.max_entries_per_cycle)
     if pending:
         _load_copies(p)
     scored: list[tuple[int, PendingEntry, Extracted]] = []
-    with ThreadPoolExecutor(max_workers=p.settings.workers) as pool:
-        pages = pool.map(lambda e: p.fetcher.get(e.url, accept=HTML_ACCEPT), pending)
-        for i, (entry, page) in enumerate(zip(pending, pages, strict=True)):
-            try:
-                outcome = _store_article(p, entry, page)
-            except Exception as exc:  # a bug or hostile page: keep the entry, say why
-                log.exception("article failed entry=%s url=%s", entry.id, entry.url)
-                p.store.mark_entry(entry.id, "failed", error=f"{type(exc).__name__}: {exc}")
-                p.count("article_errors")
-                outcome = None
-            if outcome is not None:
-                scored.append(outcome)
-            if progress:
-                progress("articles", i + 1, len(pending))
+    pool = HostPool(p.fetcher.spacer, p.settings.workers, p.settings.per_host_connections)
+    for i, (entry, page) in enumerate(pool.run(pending, lambda e: e.url, p.fetch_page)):
+        try:
+            outcome = _store_article(p, entry, page)
+        except Exception as exc:  # a bug or hostile page: keep the entry, say why
+            log.exception("article failed entry=%s url=%s", entry.id, entry.url)
+            p.store.mark_entry(entry.id, "failed", error=f"{type(exc).__name__}: {exc}")
+            p.count("article_errors")
+            outcome = None
+        if outcome is not None:
+            scored.append(outcome)
+        if progress:
+            progress("articles", i + 1, len(pending))
     _score_and_alert(p, scored)
 
 
 def _store_article(
-    p: Pipeline, entry: PendingEntry, page: FetchResult
+    p: Pipeline, entry: PendingEntry, page: FetchResult | Deferred
 ) -> tuple[int, PendingEntry, Extracted] | None:
-    if not page.ok:
-        p.store.mark_entry(entry.id, "failed", error=page.error)
-        p.count("page_errors")
+    if isinstance(page, Deferred) or not page.ok:
+        _page_failed(p, entry, page)
         return None
     doc = extract.extract_html(page.body, source=page.final_url, url=page.final_url)
     if doc.status != "ok":
@@ -183,6 +179,28 @@ def _store_article(
     p.store.mark_entry(entry.id, "processed", article_id=article_id)
     p.count("articles")
     return article_id, entry, doc
+
+
+def _page_failed(p: Pipeline, entry: PendingEntry, page: FetchResult | Deferred) -> None:
+    """Robots refusals and permanent errors end the entry; throttling and outages retry it later."""
+    if isinstance(page, Deferred):
+        retry = datetime.now(UTC) + timedelta(seconds=page.seconds)
+        p.store.retry_entry(
+            entry.id, retry, "host asked us to wait (Retry-After)", p.settings.page_attempts + 1
+        )
+        p.count("pages_deferred")
+        return
+    if page.status == ROBOTS_REFUSED:
+        p.store.mark_entry(entry.id, "blocked", error=page.error)
+        p.count("robots_blocked")
+        return
+    p.count("page_errors")
+    if page.status in (404, 410) or (400 <= page.status < 500 and page.status != 429):
+        p.store.mark_entry(entry.id, "failed", error=page.error)
+        return
+    wait = page.retry_after or 60 * 15 * 2**entry.attempts * p.rng.uniform(0.5, 1.0)
+    retry = datetime.now(UTC) + timedelta(seconds=wait)
+    p.store.retry_entry(entry.id, retry, page.error or f"HTTP {page.status}", p.settings.page_attempts)
 
 
 def _cluster(p: Pipeline, article_id: int, text: str, agency: str | None) -> None:
@@ -219,7 +237,7 @@ def _score_and_alert(p: Pipeline, batch: list[tuple[int, PendingEntry, Extracted
 def revisit_articles(p: Pipeline, now: datetime) -> None:
     after = timedelta(hours=p.settings.revisit_after_hours)
     for target in p.store.revisit_targets(now, after):
-        page = p.fetcher.get(target.url, accept=HTML_ACCEPT)
+        page = p.fetch_page(target.url)
         if not page.ok:
             continue
         doc = extract.extract_html(page.body, source=page.final_url, url=page.final_url)

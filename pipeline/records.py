@@ -38,6 +38,8 @@ class FetchResult:
     last_modified: str | None = None
     error: str | None = None
     elapsed: float = 0.0
+    retry_after: float | None = None  # seconds the server asked us to wait (429/503)
+    permanent_redirect: str | None = None  # where every hop was a 301/308, the final URL
 
     @property
     def not_modified(self) -> bool:
@@ -59,6 +61,7 @@ class Entry:
     published: datetime | None = None
     date_flagged: bool = False
     authors: list[str] = field(default_factory=list)
+    language: str | None = None
 
 
 @dataclass(slots=True)

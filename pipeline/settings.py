@@ -50,13 +50,45 @@ class Settings(BaseSettings):
         default=5_000_000, gt=0, description="Larger responses are cut off and refused."
     )
     max_redirects: int = Field(default=5, ge=0, description="Redirects followed per request.")
-    workers: int = Field(default=4, ge=1, le=64, description="Threads fetching in parallel.")
-    per_host_delay: float = Field(default=1.0, ge=0, description="Seconds between requests to one host.")
+    workers: int = Field(
+        default=16, ge=1, le=128, description="Requests in flight at once, across all hosts."
+    )
+    per_host_connections: int = Field(default=2, ge=1, le=16, description="Requests in flight per host.")
+    per_host_delay: float = Field(
+        default=1.0, ge=0, description="Seconds between request starts to one host (robots Crawl-delay wins)."
+    )
+    max_retry_after_hours: float = Field(
+        default=24.0, gt=0, description="Longest Retry-After honoured; longer asks are cut to this."
+    )
     allow_private_networks: bool = Field(
         default=False, description="Allow fetching loopback/private addresses (demo, tests)."
     )
+    respect_robots: bool = Field(default=True, description="Check robots.txt before fetching article pages.")
     poll_interval_minutes: int = Field(
-        default=15, ge=1, description="How often `mediawatch run` runs a cycle."
+        default=5, ge=1, description="How often `mediawatch run` looks for sources that are due."
+    )
+    poll_min_minutes: float = Field(
+        default=10.0, gt=0, description="Shortest interval between polls of one source."
+    )
+    poll_max_minutes: float = Field(
+        default=360.0, gt=0, description="Longest interval between polls of one source."
+    )
+    max_backoff_minutes: float = Field(
+        default=1440.0, gt=0, description="Longest wait after repeated failures (backoff cap)."
+    )
+    redirect_moves_after: int = Field(
+        default=3, ge=1, description="Permanent redirects seen in a row before a source's URL is updated."
+    )
+    failing_warning_hours: float = Field(
+        default=24.0, gt=0, description="A source failing this long is a health warning."
+    )
+    quiet_factor: float = Field(
+        default=3.0,
+        gt=1,
+        description="A source silent for this many times its usual gap is a health warning.",
+    )
+    page_attempts: int = Field(
+        default=5, ge=1, description="Tries for an article page before it is marked failed."
     )
     revisit_after_hours: float = Field(
         default=6.0, gt=0, description="Alerted articles are fetched again after this."

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 import pytest
 
 from pipeline.demo.server import LocalSite, Override
-from pipeline.fetch import Fetcher, FetchPolicy, FetchRefusedError, HostSpacer, check_address
+from pipeline.fetch import (
+    Fetcher,
+    FetchPolicy,
+    FetchRefusedError,
+    HostSpacer,
+    check_address,
+    retry_after_seconds,
+)
 
 UA = "MediaWatch/test (+https://mediawatch.example.org/bot; tests@example.org)"
 
@@ -92,11 +99,11 @@ def test_changed_resource_with_stale_etag_gets_200(local_site: LocalSite, fetche
 
 def test_plain_get_sends_no_conditional_headers(local_site: LocalSite, fetcher: Fetcher) -> None:
     (local_site.root / "a.txt").write_text("a")
-    fetcher.get(f"{local_site.base_url}/a.txt", accept="text/plain")
+    fetcher.get(f"{local_site.base_url}/a.txt", kind="robots")
     sent = _headers(local_site)
     assert "if-none-match" not in sent
     assert "if-modified-since" not in sent
-    assert sent["accept"] == "text/plain"
+    assert sent["accept"].startswith("text/plain")
 
 
 def test_user_agent_is_the_policy_one_never_a_browser(local_site: LocalSite, fetcher: Fetcher) -> None:
@@ -205,13 +212,33 @@ def test_private_address_is_refused_before_any_request(local_site: LocalSite) ->
         "http://127.0.0.1/",
         "http://10.1.2.3/",
         "http://192.168.0.10/admin",
-        "http://169.254.169.254/latest/meta-data/",
         "http://[::1]/",
+        "http://100.64.0.1/",  # carrier-grade NAT
     ],
 )
 def test_check_address_refuses_non_public_addresses(url: str) -> None:
     with pytest.raises(FetchRefusedError, match="non-public address"):
         check_address(url, allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/latest/meta-data/", "http://0.0.0.0:8000/", "http://[fe80::1]/"]
+)
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_metadata_and_link_local_addresses_are_refused_even_when_private_is_allowed(
+    url: str, allow_private: bool
+) -> None:
+    with pytest.raises(FetchRefusedError, match="link-local or metadata"):
+        check_address(url, allow_private=allow_private)
+
+
+def test_every_redirect_hop_is_checked(local_site: LocalSite) -> None:
+    local_site.overrides["/go"] = Override(302, b"", {"Location": "http://169.254.169.254/latest/meta-data/"})
+    f = Fetcher(_policy())
+    result = f.get(f"{local_site.base_url}/go")
+    f.close()
+    assert result.error and "metadata" in result.error
+    assert result.final_url == "http://169.254.169.254/latest/meta-data/"
 
 
 def test_check_address_refuses_non_http_schemes() -> None:
@@ -289,3 +316,106 @@ def test_fetcher_spaces_requests_to_one_host(local_site: LocalSite) -> None:
     finally:
         f.close()
     assert elapsed >= 0.18
+
+
+# ------------------------------------------------------------------ content, Retry-After, deadline
+
+
+@pytest.mark.parametrize(
+    ("kind", "ctype", "body", "refusal"),
+    [
+        ("feed", "text/html", b"<!DOCTYPE html><html><p>hi</p></html>", "instead of a feed"),
+        ("feed", "application/xml", b"\n  <html><body>login</body></html>", "instead of a feed"),
+        ("page", "application/pdf", b"%PDF-1.7 ...", "binary content"),
+        ("page", "image/png", b"\x89PNG\r\n", "binary content"),
+        ("page", "application/json", b'{"a": 1}', "not a web page"),
+        ("page", "application/octet-stream", b"\x00\x01\x02", "not a web page"),
+        ("page", "text/html", b"PK\x03\x04\x00\x00zip", "binary content"),  # lying content-type
+    ],
+)
+def test_content_that_cannot_be_what_was_asked_for_is_refused(
+    local_site: LocalSite, fetcher: Fetcher, kind: str, ctype: str, body: bytes, refusal: str
+) -> None:
+    local_site.overrides["/x"] = Override(200, body, {"Content-Type": ctype})
+    result = fetcher.get(f"{local_site.base_url}/x", kind=kind)  # type: ignore[arg-type]
+    assert not result.ok
+    assert result.error and refusal in result.error
+
+
+@pytest.mark.parametrize(
+    ("kind", "ctype", "body"),
+    [
+        (
+            "feed",
+            "text/html",
+            b"<?xml version='1.0'?><rss version='2.0'><channel/></rss>",
+        ),  # misconfigured server
+        ("feed", "text/xml", b"\xff\xfe<\x00r\x00s\x00s\x00>\x00"),  # UTF-16 is not binary
+        ("page", "text/html; charset=utf-8", b"<html><body><p>story</p></body></html>"),
+        ("page", "", b"<html><body><p>story</p></body></html>"),
+    ],
+)
+def test_content_that_fits_is_accepted(
+    local_site: LocalSite, fetcher: Fetcher, kind: str, ctype: str, body: bytes
+) -> None:
+    local_site.overrides["/x"] = Override(200, body, {"Content-Type": ctype} if ctype else {})
+    result = fetcher.get(f"{local_site.base_url}/x", kind=kind)  # type: ignore[arg-type]
+    assert result.ok and result.body == body
+
+
+def test_gzip_body_is_decoded_and_capped_on_its_decoded_size(local_site: LocalSite) -> None:
+    import gzip
+
+    plain = b"<rss>" + b"a" * 200_000 + b"</rss>"
+    packed = gzip.compress(plain)
+    headers = {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"}
+    local_site.overrides["/feed.xml"] = Override(200, packed, headers)
+    f = Fetcher(_policy(max_bytes=300_000))
+    assert f.get(f"{local_site.base_url}/feed.xml").body == plain
+    small = Fetcher(_policy(max_bytes=100_000))  # the 1 KB on the wire would be 200 KB: a gzip bomb
+    result = small.get(f"{local_site.base_url}/feed.xml")
+    assert result.error and "cap" in result.error
+    f.close()
+    small.close()
+
+
+def test_slow_drip_is_cut_at_the_total_deadline(local_site: LocalSite) -> None:
+    local_site.overrides["/drip"] = Override(200, b"x" * 500, {"Content-Type": "text/plain"}, drip=0.02)
+    f = Fetcher(_policy(total_timeout=0.5, read_timeout=5.0))
+    result = f.get(f"{local_site.base_url}/drip")
+    f.close()
+    assert result.error and "deadline" in result.error
+    assert result.elapsed < 3  # bytes kept arriving, so only the total deadline could stop it
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("120", 120.0), ("0", 0.0), ("Fri, 20 Nov 2026 12:10:00 GMT", 600.0), ("soon", None), (None, None)],
+)
+def test_retry_after_is_read_as_seconds_or_http_date(header: str | None, expected: float | None) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    assert retry_after_seconds(header, now) == expected
+
+
+def test_retry_after_blocks_the_host_and_is_capped(local_site: LocalSite) -> None:
+    local_site.overrides["/busy"] = Override(429, b"", {"Retry-After": "999999"})
+    f = Fetcher(_policy(max_retry_after=3600.0))
+    result = f.get(f"{local_site.base_url}/busy")
+    f.close()
+    assert result.status == 429 and result.retry_after == 3600.0
+    host = local_site.base_url.split("//", 1)[1]
+    assert 3500 < f.spacer.blocked_for(host) <= 3600
+
+
+def test_permanent_redirect_is_reported_only_when_every_hop_is_permanent(local_site: LocalSite) -> None:
+    (local_site.root / "c.xml").write_text("<rss/>")
+    local_site.overrides["/a"] = Override(301, b"", {"Location": "/b"})
+    local_site.overrides["/b"] = Override(308, b"", {"Location": "/c.xml"})
+    local_site.overrides["/t"] = Override(302, b"", {"Location": "/b"})
+    f = Fetcher(_policy())
+    assert f.get(f"{local_site.base_url}/a").permanent_redirect == f"{local_site.base_url}/c.xml"
+    assert f.get(f"{local_site.base_url}/t").permanent_redirect is None
+    assert f.get(f"{local_site.base_url}/c.xml").permanent_redirect is None
+    f.close()

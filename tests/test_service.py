@@ -19,6 +19,7 @@ from pipeline.orchestrate import build
 from pipeline.scheduler import MISFIRE_GRACE_SECONDS, make_scheduler
 from pipeline.settings import Settings
 from pipeline.store import Store
+from pipeline.store.migrate import head_revision
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = str(Path(sys.executable).parent / "mediawatch")
@@ -80,7 +81,7 @@ def test_demo_serves_the_queue_and_an_alert(
 def test_serve_answers_on_its_port(env: dict[str, str], process: list[subprocess.Popen[str]]) -> None:
     port = _start(process, env, "serve")
     health = _wait_for(f"http://127.0.0.1:{port}/healthz").json()
-    assert health["status"] == "ok" and health["schema"] == "0001"
+    assert health["status"] == "ok" and health["schema"] == head_revision()
     assert requests.get(f"http://127.0.0.1:{port}/alerts", timeout=5).text.count("No alerts") == 1
 
 

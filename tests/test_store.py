@@ -10,9 +10,11 @@ from sqlalchemy import inspect, text
 
 from pipeline.config import load_feeds
 from pipeline.demo import DEMO_FEEDS
-from pipeline.records import AlertDraft, Entry, Extracted, FetchResult, LetterDraft, Score
+from pipeline.records import AlertDraft, Entry, Extracted, LetterDraft, Score
 from pipeline.settings import Settings
 from pipeline.store import Store
+from pipeline.store.migrate import head_revision
+from pipeline.store.views import PollRecord
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -30,7 +32,7 @@ def _draft() -> AlertDraft:
 
 def test_fresh_database_is_migrated_with_wal(settings: Settings) -> None:
     store = Store.open(settings.db_url)
-    assert store.schema_revision() == "0001"
+    assert store.schema_revision() == head_revision() == "0002"
     tables = set(inspect(store.engine).get_table_names())
     assert {
         "outlets",
@@ -55,8 +57,8 @@ def test_fresh_database_is_migrated_with_wal(settings: Settings) -> None:
 
 def test_validators_survive_a_restart(settings: Settings, synced: Store) -> None:
     source = synced.due_sources(NOW)[0]
-    result = FetchResult(source.url, source.url, 200, b"", etag='"abc"', last_modified="Fri, 20 Nov")
-    synced.record_poll(source.id, result, 0, NOW + timedelta(minutes=30))
+    rec = PollRecord(200, etag='"abc"', last_modified="Fri, 20 Nov", next_check=NOW + timedelta(minutes=30))
+    synced.record_poll(source.id, rec)
     synced.close()
     reopened = Store.open(settings.db_url)
     due = {s.id: s for s in reopened.due_sources(NOW + timedelta(hours=1))}
@@ -67,9 +69,8 @@ def test_validators_survive_a_restart(settings: Settings, synced: Store) -> None
 
 def test_failed_poll_counts_errors_and_keeps_validators(synced: Store) -> None:
     source = synced.due_sources(NOW)[0]
-    ok = FetchResult(source.url, source.url, 200, etag='"v1"')
-    synced.record_poll(source.id, ok, 0, NOW)
-    synced.record_poll(source.id, FetchResult(source.url, source.url, 500, error="HTTP 500"), 0, NOW)
+    synced.record_poll(source.id, PollRecord(200, etag='"v1"', next_check=NOW))
+    synced.record_poll(source.id, PollRecord(500, error="HTTP 500", next_check=NOW))
     health = {h["id"]: h for h in synced.source_health(NOW)}[source.id]
     assert health["errors"] == 1 and health["last_error"] == "HTTP 500"
     assert {s.id: s for s in synced.due_sources(NOW)}[source.id].etag == '"v1"'
@@ -123,7 +124,7 @@ def test_revisit_stores_a_version_only_when_text_changes(synced: Store) -> None:
 def test_naive_datetimes_are_refused(synced: Store) -> None:
     source = synced.due_sources(NOW)[0]
     with pytest.raises(Exception, match="naive datetime"):
-        synced.record_poll(source.id, FetchResult(source.url, source.url, 200), 0, datetime(2026, 1, 1))
+        synced.record_poll(source.id, PollRecord(200, next_check=datetime(2026, 1, 1)))
 
 
 def test_dates_come_back_in_utc(synced: Store, tmp_path: Path) -> None:
@@ -131,7 +132,7 @@ def test_dates_come_back_in_utc(synced: Store, tmp_path: Path) -> None:
     toronto = datetime(2026, 11, 20, 7, tzinfo=UTC).astimezone(
         __import__("zoneinfo").ZoneInfo("America/Toronto")
     )
-    synced.record_poll(source.id, FetchResult(source.url, source.url, 200), 0, toronto)
+    synced.record_poll(source.id, PollRecord(200, next_check=toronto))
     health = {h["id"]: h for h in synced.source_health(NOW)}[source.id]
     assert health["next_check"] == datetime(2026, 11, 20, 7, tzinfo=UTC)
     assert health["next_check"].tzinfo is not None

@@ -123,22 +123,45 @@ def sources() -> None:
 
 @sources.command("health")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any source has a warning.")
 @click.pass_context
-def sources_health(ctx: click.Context, fmt: str) -> None:
-    """Every source: errors, last success, warnings.
+def sources_health(ctx: click.Context, fmt: str, strict: bool) -> None:
+    """Every source: errors, last success, last new item, next check, warnings.
+
+    A source that has failed for a day (MEDIAWATCH_FAILING_WARNING_HOURS), or has been quiet
+    for several times its usual gap between items (MEDIAWATCH_QUIET_FACTOR), is a warning.
 
     \b
     Example:
-      mediawatch sources health --format json
+      mediawatch sources health
+      mediawatch sources health --format json --strict
     """
-    with opened_store(settings_of(ctx)) as store:
-        rows = store.source_health(datetime.now(UTC))
+    from ..poll import source_health
+
+    settings = settings_of(ctx)
+    with opened_store(settings) as store:
+        rows = source_health(store, settings, datetime.now(UTC))
     if fmt == "json":
         echo_json(rows)
-        return
-    for r in rows:
-        state = "disabled" if not r["enabled"] else (r["warning"] or "ok")
-        click.echo(f"{r['outlet']:<20} {state:<22} errors={r['errors']} {r['url']}")
+    else:
+        for r in rows:
+            state = f"disabled: {r['disabled_reason']}" if not r["enabled"] else (r["warning"] or "ok")
+            click.echo(
+                f"{r['outlet']:<20} errors={r['errors']:<3} last ok {_ago(r['last_success'])}"
+                f"  new item {_ago(r['last_new_item'])}  every {float(str(r['poll_minutes'])):.0f} min"
+                f"  {r['url']}\n{'':<20} {state}"
+            )
+        warned = sum(1 for r in rows if r["warning"])
+        click.echo(f"{len(rows)} sources, {warned} with warnings")
+    if strict and any(r["warning"] for r in rows):
+        ctx.exit(1)
+
+
+def _ago(when: object) -> str:
+    if not isinstance(when, datetime):
+        return "never"
+    minutes = (datetime.now(UTC) - when).total_seconds() / 60
+    return f"{minutes:.0f} min ago" if minutes < 120 else f"{minutes / 60:.0f} h ago"
 
 
 COMMANDS = [alerts, export, sources]

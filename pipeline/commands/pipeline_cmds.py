@@ -41,6 +41,37 @@ def run(ctx: click.Context, once: bool, feeds_file: Path | None) -> None:
 
 
 @click.command()
+@click.argument("url")
+@click.option("--outlet", help="Outlet id from feeds.yaml (default: matched on the URL's host).")
+@click.option("--title", default="", help="Headline, if known (the page's own title is used otherwise).")
+@click.option("--by", "by", default=None, help="Who submitted it, for the audit log (default: your login).")
+@click.option("--now", "process_now", is_flag=True, help="Fetch, score and alert right away.")
+@click.pass_context
+def submit(
+    ctx: click.Context, url: str, outlet: str | None, title: str, by: str | None, process_now: bool
+) -> None:
+    """Queue an article a person found; it takes the same path as feed items.
+
+    \b
+    Example:
+      mediawatch submit https://www.example-news.ca/world/story-123 --now
+    """
+    import getpass
+
+    from ..orchestrate import build, process_entries
+    from ..submit import submit_url
+
+    settings = settings_of(ctx)
+    with opened_store(settings) as store:
+        p = build(settings, store)
+        result = submit_url(p, url, outlet, title, by or getpass.getuser())
+        click.echo(result.message)
+        if process_now and result.created:
+            process_entries(p)
+            click.echo(f"processed: {store.entry_status(result.entry_id)}")
+
+
+@click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Write here instead of stdout.")
@@ -132,4 +163,4 @@ def sentences(inp: Path, out: Path | None) -> None:
         write_lines((label_sentence(str(x.id), x.text).as_dict() for x in lines), fh)
 
 
-COMMANDS = [run, extract, score, sentences]
+COMMANDS = [run, submit, extract, score, sentences]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +31,7 @@ class Override:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    drip: float = 0.0  # seconds between single bytes of the body (a slow-drip server)
 
 
 class LocalSite:
@@ -71,38 +73,53 @@ class LocalSite:
         return data, TYPES.get(local.suffix, "application/octet-stream")
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
-        site = self
+        return type("Handler", (_Handler,), {"site": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            server_version = "LocalSite/1"
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
+class _Handler(BaseHTTPRequestHandler):
+    """Serves ``site``: overrides first, then files, with ETag/304."""
 
-            def do_GET(self) -> None:
-                site.requests.append((self.path, dict(self.headers.items())))
-                if self.path in site.overrides:
-                    o = site.overrides[self.path]
-                    self._send(o.status, o.body, o.headers)
-                    return
-                found = site.body_for(self.path)
-                if found is None:
-                    self._send(404, b"not found", {"Content-Type": "text/plain"})
-                    return
-                body, ctype = found
-                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-                if self.headers.get("If-None-Match") == etag:
-                    self._send(304, b"", {"ETag": etag})
-                    return
-                self._send(200, body, {"Content-Type": ctype, "ETag": etag, "Last-Modified": STARTED})
+    site: LocalSite
+    server_version = "LocalSite/1"
 
-            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if body:
-                    self.wfile.write(body)
+    def log_message(self, format: str, *args: object) -> None:
+        return
 
-        return Handler
+    def do_GET(self) -> None:
+        site = self.site
+        site.requests.append((self.path, dict(self.headers.items())))
+        if self.path in site.overrides:
+            o = site.overrides[self.path]
+            self._send(o.status, o.body, o.headers, o.drip)
+            return
+        found = site.body_for(self.path)
+        if found is None:
+            self._send(404, b"not found", {"Content-Type": "text/plain"})
+            return
+        body, ctype = found
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        if self.headers.get("If-None-Match") == etag:
+            self._send(304, b"", {"ETag": etag})
+            return
+        self._send(200, body, {"Content-Type": ctype, "ETag": etag, "Last-Modified": STARTED})
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str], drip: float = 0.0) -> None:
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        if "Content-Length" not in headers:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if drip:
+            self._drip(body, drip)
+        elif body:
+            self.wfile.write(body)
+
+    def _drip(self, body: bytes, drip: float) -> None:
+        try:
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(drip)
+        except OSError:  # the client gave up, as it should
+            return

@@ -25,8 +25,11 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+def head_revision(engine: Engine | None = None) -> str | None:
+    """The newest migration's revision (the engine is not needed to know it)."""
+    cfg = alembic_config(engine) if engine is not None else Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

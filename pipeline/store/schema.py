@@ -64,6 +64,8 @@ class Source(Base):
     __tablename__ = "sources"
     id: Mapped[int] = mapped_column(primary_key=True)
     outlet_id: Mapped[str] = mapped_column(ForeignKey("outlets.id"), index=True)
+    # the URL in feeds.yaml (how sync finds the row); ``url`` is where it is fetched now
+    listed_url: Mapped[str] = mapped_column(String(2000), unique=True)
     url: Mapped[str] = mapped_column(String(2000), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="feed")
     section: Mapped[str | None] = mapped_column(String(100))
@@ -79,6 +81,12 @@ class Source(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
+    failing_since: Mapped[datetime | None]
+    poll_minutes: Mapped[float | None] = mapped_column(Float)  # the adapted interval
+    typical_gap_minutes: Mapped[float | None] = mapped_column(Float)  # between its new items
+    redirect_url: Mapped[str | None] = mapped_column(String(2000))
+    redirect_count: Mapped[int] = mapped_column(Integer, default=0)
+    parse_note: Mapped[str | None] = mapped_column(Text)  # why the last feed was malformed
 
 
 class Entry(Base):
@@ -91,10 +99,15 @@ class Entry(Base):
     canonical_url: Mapped[str] = mapped_column(String(2000), index=True)
     title: Mapped[str] = mapped_column(Text, default="")
     summary: Mapped[str] = mapped_column(Text, default="")
+    fingerprint: Mapped[str] = mapped_column(String(32), default="", index=True)
+    language: Mapped[str | None] = mapped_column(String(8))
     published_at: Mapped[datetime | None]
     date_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     fetched_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None]
+    submitted_by: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
 

@@ -14,9 +14,30 @@ class DueSource:
     url: str
     kind: str
     interval_minutes: int
-    etag: str | None
-    last_modified: str | None
-    error_count: int
+    etag: str | None = None
+    last_modified: str | None = None
+    error_count: int = 0
+    poll_minutes: float | None = None
+    typical_gap_minutes: float | None = None
+    redirect_url: str | None = None
+    redirect_count: int = 0
+
+
+@dataclass(slots=True)
+class PollRecord:
+    """What one poll of a source changed: health, validators, schedule, redirect tracking."""
+
+    status: int
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    new_items: int = 0
+    next_check: datetime | None = None
+    poll_minutes: float | None = None
+    typical_gap_minutes: float | None = None
+    parse_note: str | None = None
+    permanent_redirect: str | None = None
+    deferred: bool = False  # the host asked us to wait: not an error, not a success
 
 
 @dataclass(slots=True)
@@ -28,6 +49,8 @@ class PendingEntry:
     title: str
     summary: str
     published_at: datetime | None
+    attempts: int = 0
+    submitted_by: str | None = None
 
 
 @dataclass(slots=True)

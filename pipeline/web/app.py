@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from .. import __version__
 from ..letters import LABELS
+from ..poll import source_health
 from ..records import CATEGORIES
 from ..settings import Settings
 from ..store import Store
@@ -48,6 +50,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     templates.env.filters["highlight"] = highlight
     _pages(app, store, templates)
+    _source_views(app, store, settings, templates)
     _api(app, store)
     return app
 
@@ -86,6 +89,21 @@ def _pages(app: FastAPI, store: Store, templates: Jinja2Templates) -> None:
                 "mailto": mailto(letter.recipient, letter.subject, letter.body) if letter else None,
             },
         )
+
+
+def _source_views(app: FastAPI, store: Store, settings: Settings, templates: Jinja2Templates) -> None:
+    @app.get("/sources", response_class=HTMLResponse, include_in_schema=False)
+    def sources_page(request: Request) -> HTMLResponse:
+        rows = source_health(store, settings, datetime.now(UTC))
+        rows.sort(key=lambda r: (r["warning"] is None, not r["enabled"], str(r["outlet"])))
+        return templates.TemplateResponse(
+            request, "sources.html", {"rows": rows, "warned": sum(1 for r in rows if r["warning"])}
+        )
+
+    @app.get("/api/sources")
+    def api_sources() -> list[dict[str, Any]]:
+        """Every polled source with its health counters and warning (null when healthy)."""
+        return source_health(store, settings, datetime.now(UTC))
 
 
 def _api(app: FastAPI, store: Store) -> None:
