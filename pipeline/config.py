@@ -130,15 +130,26 @@ class FeedsConfig(_Strict):
         known = ", ".join(o.id for o in self.outlets)
         raise ConfigError(f"unknown outlet '{outlet_id}' (known: {known})")
 
-    def outlet_for_url(self, url: str) -> Outlet | None:
-        """The outlet whose domains (or source hosts) the URL's host belongs to."""
+    def outlets_for_url(self, url: str) -> list[Outlet]:
+        """Outlets whose domains (or source hosts) the URL's host belongs to. When several share
+        a host, those whose source folder contains the URL's path come first and alone."""
         host = _bare_host(url)
+        found = []
         for outlet in self.outlets:
             hosts = {d.lower().removeprefix("www.") for d in outlet.domains}
             hosts |= {_bare_host(s.url) for s in outlet.sources}
             if any(host == h or host.endswith("." + h) for h in hosts if h):
-                return outlet
-        return None
+                found.append(outlet)
+        if len(found) > 1:
+            path = urlsplit(url).path
+            narrowed = [o for o in found if any(path.startswith(_folder(s.url)) for s in o.sources)]
+            return narrowed or found
+        return found
+
+
+def _folder(url: str) -> str:
+    path = urlsplit(url).path
+    return path[: path.rfind("/") + 1] if "/" in path[1:] else "/~none~/"
 
 
 def _bare_host(url: str) -> str:

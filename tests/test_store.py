@@ -136,3 +136,55 @@ def test_dates_come_back_in_utc(synced: Store, tmp_path: Path) -> None:
     health = {h["id"]: h for h in synced.source_health(NOW)}[source.id]
     assert health["next_check"] == datetime(2026, 11, 20, 7, tzinfo=UTC)
     assert health["next_check"].tzinfo is not None
+
+
+def test_migrations_match_the_declared_tables(store: Store) -> None:
+    """The schema the migrations build is the one schema.py declares (no forgotten migration)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from pipeline.store.schema import Base
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+OLD_ROWS = (
+    "INSERT INTO outlets (id, name, language, reach, enabled, config) VALUES ('o', 'O', 'en', 3, 1, '{}')",
+    "INSERT INTO sources (id, outlet_id, url, kind, interval_minutes, enabled, error_count)"
+    " VALUES (1, 'o', 'https://o.example/feed', 'feed', 30, 1, 0)",
+    "INSERT INTO entries (id, source_id, guid, url, canonical_url, title, summary, date_flagged, fetched_at,"
+    " status) VALUES (1, 1, 'g', 'https://o.example/a', 'https://o.example/a', 'A', '', 0,"
+    " '2026-11-20 12:00:00', 'new')",
+)
+
+
+OLD_ROWS = (
+    "INSERT INTO outlets (id, name, language, reach, enabled, config) VALUES ('o', 'O', 'en', 3, 1, '{}')",
+    "INSERT INTO sources (id, outlet_id, url, kind, interval_minutes, enabled, error_count)"
+    " VALUES (1, 'o', 'https://o.example/feed', 'feed', 30, 1, 0)",
+    "INSERT INTO entries (id, source_id, guid, url, canonical_url, title, summary, date_flagged, fetched_at,"
+    " status) VALUES (1, 1, 'g', 'https://o.example/a', 'https://o.example/a', 'A', '', 0,"
+    " '2026-11-20 12:00:00', 'new')",
+)
+
+
+def test_migration_0002_keeps_existing_sources_and_entries(settings: Settings) -> None:
+    from pipeline.store import migrate
+
+    store = Store.open(settings.db_url, upgrade=False)
+    migrate.upgrade(store.engine, "0001")
+    with store.engine.begin() as conn:
+        for sql in OLD_ROWS:
+            conn.execute(text(sql))
+    store.upgrade()
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT listed_url, url, redirect_count FROM sources")).one() == (
+            "https://o.example/feed",
+            "https://o.example/feed",
+            0,
+        )
+        assert conn.execute(text("SELECT title, fingerprint, attempts FROM entries")).one() == ("A", "", 0)
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1  # back on after the migration
+    store.close()

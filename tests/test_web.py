@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +16,8 @@ from pipeline.orchestrate import build, run_cycle
 from pipeline.records import Evidence, Extracted, Score
 from pipeline.settings import Settings
 from pipeline.store import Store
+from pipeline.store.schema import Source
+from pipeline.store.views import PollRecord
 from pipeline.web import create_app
 
 
@@ -97,3 +100,27 @@ def test_hostile_article_content_is_escaped(settings: Settings, store: Store) ->
             page = c.get(url).text
             assert "<script>alert" not in page and "<img src=x" not in page
             assert "&lt;script&gt;" in page
+
+
+def test_sources_page_puts_failing_sources_first_with_the_reason(client: tuple[TestClient, Store]) -> None:
+    c, store = client
+    [first, *_] = store.due_sources(datetime.now(UTC) + timedelta(days=2))
+    store.record_poll(first.id, PollRecord(500, error="HTTP 500", next_check=datetime.now(UTC)))
+    with store.sessions.begin() as s:  # it has been failing for two days
+        s.execute(
+            Source.__table__.update()
+            .where(Source.id == first.id)
+            .values(failing_since=datetime.now(UTC) - timedelta(days=2))
+        )
+    page = c.get("/sources")
+    assert page.status_code == 200
+    assert "1 need attention" in page.text
+    assert page.text.index(first.url) < min(
+        page.text.index(r.url)
+        for r in store.due_sources(datetime.now(UTC) + timedelta(days=2))
+        if r.id != first.id
+    )
+    assert "failing for 48 h (1 errors in a row): HTTP 500" in page.text
+    api = {r["id"]: r for r in c.get("/api/sources").json()}
+    assert api[first.id]["warning"].startswith("failing for 48 h")
+    assert sum(1 for r in api.values() if r["warning"]) == 1

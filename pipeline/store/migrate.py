@@ -33,8 +33,24 @@ def head_revision(engine: Engine | None = None) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to *revision*; a no-op when already there."""
+    """Bring the schema to *revision*; a no-op when already there.
+
+    SQLite alters tables by copying them, which foreign keys would refuse while rows point at
+    them; so they are switched off for the migration (outside its transaction, where SQLite
+    allows it), checked afterwards, and switched back on."""
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise RuntimeError("migration left rows pointing at missing rows; rolled back")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
