@@ -232,3 +232,30 @@ def test_console_script_runs() -> None:
     exe = Path(sys.executable).parent / "mediawatch"
     out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
     assert "mediawatch" in out.stdout
+
+
+def test_sources_health_lists_listed_sources_and_strict_fails_on_warnings(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(
+        "outlets:\n"
+        "  - id: closed-paper\n    name: Closed Paper\n    language: en\n"
+        "    sources:\n      - url: http://127.0.0.1:9/feed.xml\n"  # nothing listens on port 9
+    )
+    monkeypatch.setenv("MEDIAWATCH_FEEDS_FILE", str(feeds))
+    monkeypatch.setenv("MEDIAWATCH_ALLOW_PRIVATE_NETWORKS", "true")
+    before = cli.invoke(main, ["sources", "health", "--strict"])
+    assert before.exit_code == 0, before.output  # listed, not polled yet: no warning
+    assert "ok     closed-paper" in before.output
+    run = cli.invoke(main, ["run", "--once"])
+    assert run.exit_code == 0 and "poll_errors=1" in run.output, run.output
+    after = cli.invoke(main, ["sources", "health", "--strict"])
+    assert after.exit_code == 1
+    assert "WARN   closed-paper" in after.output
+    assert (
+        "closed-paper http://127.0.0.1:9/feed.xml: never succeeded (1 errors): ConnectionError"
+        in after.output
+    )
+    rows = json.loads(cli.invoke(main, ["sources", "health", "--format", "json"]).output)
+    assert rows[0]["warning"].startswith("never succeeded") and rows[0]["enabled"] is True

@@ -136,32 +136,46 @@ def sources_health(ctx: click.Context, fmt: str, strict: bool) -> None:
       mediawatch sources health
       mediawatch sources health --format json --strict
     """
+    from ..config import load_feeds
     from ..poll import source_health
 
     settings = settings_of(ctx)
     with opened_store(settings) as store:
+        store.sync_outlets(load_feeds(settings.feeds_file))  # list sources not polled yet too
         rows = source_health(store, settings, datetime.now(UTC))
     if fmt == "json":
         echo_json(rows)
     else:
-        for r in rows:
-            state = f"disabled: {r['disabled_reason']}" if not r["enabled"] else (r["warning"] or "ok")
-            click.echo(
-                f"{r['outlet']:<20} errors={r['errors']:<3} last ok {_ago(r['last_success'])}"
-                f"  new item {_ago(r['last_new_item'])}  every {float(str(r['poll_minutes'])):.0f} min"
-                f"  {r['url']}\n{'':<20} {state}"
-            )
-        warned = sum(1 for r in rows if r["warning"])
-        click.echo(f"{len(rows)} sources, {warned} with warnings")
+        _health_table(rows)
     if strict and any(r["warning"] for r in rows):
         ctx.exit(1)
+
+
+def _health_table(rows: list[dict[str, object]]) -> None:
+    """One line per source, then each warning or disabled reason in full."""
+    click.echo(f"{'state':<6} {'outlet':<20} {'errors':>6} {'last ok':>9} {'new item':>9} {'every':>8}  url")
+    notes = []
+    for r in rows:
+        state = "off" if not r["enabled"] else ("WARN" if r["warning"] else "ok")
+        click.echo(
+            f"{state:<6} {r['outlet']!s:<20} {r['errors']!s:>6} {_ago(r['last_success']):>9}"
+            f" {_ago(r['last_new_item']):>9} {float(str(r['poll_minutes'])):>5.0f} min  {r['url']}"
+        )
+        if r["warning"] or not r["enabled"]:
+            notes.append(f"  {r['outlet']} {r['url']}: {r['warning'] or r['disabled_reason']}")
+    warned = sum(1 for r in rows if r["warning"])
+    click.echo(f"{len(rows)} sources, {warned} with warnings")
+    for note in notes:
+        click.echo(note)
 
 
 def _ago(when: object) -> str:
     if not isinstance(when, datetime):
         return "never"
     minutes = (datetime.now(UTC) - when).total_seconds() / 60
-    return f"{minutes:.0f} min ago" if minutes < 120 else f"{minutes / 60:.0f} h ago"
+    if minutes < 120:
+        return f"{minutes:.0f} min ago"
+    return f"{minutes / 60:.0f} h ago" if minutes < 2880 else f"{minutes / 1440:.0f} d ago"
 
 
 COMMANDS = [alerts, export, sources]
