@@ -73,16 +73,11 @@ def _timings(variants: dict[str, Variant], feeds: list[Feed], repeat: int) -> di
     return {name: statistics.median(values) for name, values in runs.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--data", type=Path, default=DATA)
-    args = parser.parse_args()
-    feeds = _load(args.data)
+def measure(data: Path = DATA, repeat: int = 5) -> dict[str, object]:
+    """Everything this benchmark reports, as a dict (bench/poll.py includes it in its own JSON)."""
+    feeds = _load(data)
     if not feeds:
-        sys.exit(f"bench/feedparse.py: no feed files under {args.data}")
+        sys.exit(f"bench/feedparse.py: no feed files under {data}")
     fetched_at = datetime.now(UTC)
     variants: dict[str, Variant] = {
         "bare_defaults": lambda f: feedparser.parse(f[2]),
@@ -96,39 +91,42 @@ def main() -> None:
     for fn in variants.values():  # warm imports and regex caches
         fn(feeds[0])
     items, differ = _mismatches(feeds, fetched_at)
-    rates = _timings(variants, feeds, args.repeat)
+    rates = _timings(variants, feeds, repeat)
     bare, ours = rates["bare_defaults"], rates["ours"]
     speedup = ours / bare
-    print(
-        json.dumps(
-            {
-                "feeds": len(feeds),
-                "items": items,
-                "repeat": args.repeat,
-                "bare_feeds_per_s": round(bare, 1),
-                "ours_feeds_per_s": round(ours, 1),
-                "speedup": round(speedup, 2),
-                "target_speedup": TARGET_SPEEDUP,
-                "identical_items": not differ,
-                "compared_fields": list(COMPARED),
-                "mismatched_feeds": len(differ),
-                "first_mismatches": differ[:5],
-                "meets_target": speedup >= TARGET_SPEEDUP and not differ,
-                "feedparser_only_feeds_per_s": {
-                    name.removeprefix("feedparser_"): round(rate, 1)
-                    for name, rate in rates.items()
-                    if name != "ours"
-                },
-                "feedparser_only_speedup": {
-                    name.removeprefix("feedparser_"): round(rate / bare, 2)
-                    for name, rate in rates.items()
-                    if name.startswith("feedparser_")
-                },
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            },
-            indent=2,
-        )
+    return {
+        "feeds": len(feeds),
+        "items": items,
+        "repeat": repeat,
+        "bare_feeds_per_s": round(bare, 1),
+        "ours_feeds_per_s": round(ours, 1),
+        "speedup": round(speedup, 2),
+        "target_speedup": TARGET_SPEEDUP,
+        "identical_items": not differ,
+        "compared_fields": list(COMPARED),
+        "mismatched_feeds": len(differ),
+        "first_mismatches": differ[:5],
+        "meets_target": speedup >= TARGET_SPEEDUP and not differ,
+        "feedparser_only_feeds_per_s": {
+            name.removeprefix("feedparser_"): round(rate, 1) for name, rate in rates.items() if name != "ours"
+        },
+        "feedparser_only_speedup": {
+            name.removeprefix("feedparser_"): round(rate / bare, 2)
+            for name, rate in rates.items()
+            if name.startswith("feedparser_")
+        },
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=DATA)
+    args = parser.parse_args()
+    print(json.dumps(measure(args.data, args.repeat), indent=2))
 
 
 if __name__ == "__main__":

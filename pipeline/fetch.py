@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from .records import FetchResult
+from .settings import Settings
 
 REDIRECTS = {301, 302, 303, 307, 308}
 PERMANENT = {301, 308}
@@ -52,8 +53,28 @@ class FetchPolicy:
     max_retry_after: float = 86_400.0
 
 
+def policy_for(settings: Settings) -> FetchPolicy:
+    """The fetch policy the settings describe."""
+    return FetchPolicy(
+        user_agent=settings.user_agent,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        total_timeout=settings.total_timeout,
+        max_bytes=settings.max_response_bytes,
+        max_redirects=settings.max_redirects,
+        per_host_delay=settings.per_host_delay,
+        allow_private=settings.allow_private_networks,
+        max_retry_after=settings.max_retry_after_hours * 3600,
+    )
+
+
 class FetchRefusedError(Exception):
-    """The request was not made (or was cut off) on purpose: guard, cap, deadline or content type."""
+    """The request was not made (or was cut off) on purpose: guard, cap, deadline or content type.
+    ``permanent``: asking again will not help (a deadline may be met next time; a PDF stays a PDF)."""
+
+    def __init__(self, message: str, permanent: bool = True) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class HostSpacer:
@@ -65,6 +86,7 @@ class HostSpacer:
         self._next: dict[str, float] = {}
         self._delays: dict[str, float] = {}
         self._blocked: dict[str, float] = {}
+        self._sent: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def set_delay(self, host: str, delay: float) -> None:
@@ -99,10 +121,26 @@ class HostSpacer:
             self._next[host] = now + self._delays.get(host, self.delay)
             return 0.0
 
+    def pace(self, host: str) -> None:
+        """Just before sending on a reserved slot: a thread that started late must not send
+        closer than the delay to the request sent before it."""
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._sent.get(host, now - 1e9) + self._delays.get(host, self.delay))
+            self._sent[host] = start
+        if start > now:
+            time.sleep(start - now)
+
     def wait(self, host: str) -> None:
         with self._lock:
             now = time.monotonic()
-            start = max(now, self._next.get(host, now), self._blocked.get(host, now))
+            start = max(
+                now,
+                self._next.get(host, now),
+                self._blocked.get(host, now),
+                self._sent.get(host, now - 1e9) + self._delays.get(host, self.delay),
+            )
+            self._sent[host] = start
             self._next[host] = start + self._delays.get(host, self.delay)
         if start > now:
             time.sleep(start - now)
@@ -193,8 +231,11 @@ class Fetcher:
         try:
             for hop in range(self.policy.max_redirects + 1):
                 check_address(current, self.policy.allow_private)
+                host = urlsplit(current).netloc
                 if hop or not reserved:
-                    self.spacer.wait(urlsplit(current).netloc)
+                    self.spacer.wait(host)
+                else:
+                    self.spacer.pace(host)
                 resp = self._send(current, headers, started)
                 if resp.status_code in REDIRECTS and "location" in resp.headers:
                     resp.close()
@@ -206,7 +247,8 @@ class Fetcher:
                 return result
             raise FetchRefusedError(f"more than {self.policy.max_redirects} redirects (last: {current})")
         except FetchRefusedError as exc:
-            return FetchResult(url, current, 0, error=str(exc), elapsed=time.monotonic() - started)
+            elapsed = time.monotonic() - started
+            return FetchResult(url, current, 0, error=str(exc), elapsed=elapsed, refused=exc.permanent)
         except requests.RequestException as exc:
             return FetchResult(
                 url, current, 0, error=f"{type(exc).__name__}: {exc}", elapsed=time.monotonic() - started
@@ -215,7 +257,7 @@ class Fetcher:
     def _send(self, url: str, headers: dict[str, str], started: float) -> requests.Response:
         remaining = self.policy.total_timeout - (time.monotonic() - started)
         if remaining <= 0:
-            raise FetchRefusedError(f"deadline of {self.policy.total_timeout:g}s passed")
+            raise FetchRefusedError(f"deadline of {self.policy.total_timeout:g}s passed", permanent=False)
         return self.session.get(
             url,
             headers=headers,
@@ -274,7 +316,9 @@ class Fetcher:
             if size > cap:
                 raise FetchRefusedError(f"response over the {cap}-byte cap")
             if time.monotonic() - started > self.policy.total_timeout:
-                raise FetchRefusedError(f"response took over {self.policy.total_timeout:g}s (deadline)")
+                raise FetchRefusedError(
+                    f"response took over {self.policy.total_timeout:g}s (deadline)", permanent=False
+                )
             chunks.append(chunk)
         return b"".join(chunks)
 

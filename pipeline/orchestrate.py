@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 from . import cluster, entries, extract, revisit
 from .alert import ArticleInfo, draft_alert
 from .classify import load_classifier
 from .config import FeedsConfig, load_feeds
-from .fetch import Fetcher, FetchPolicy
+from .fetch import Fetcher, policy_for
 from .letters import LetterTemplates, TalkingPoints, load_talking_points
 from .polite import Deferred, HostPool
 from .poll import Poller
@@ -29,7 +30,6 @@ from .store import Store
 from .store.views import PendingEntry
 
 log = logging.getLogger(__name__)
-ROBOTS_REFUSED = 0  # FetchResult.status of a page robots.txt keeps us from
 CLUSTER_WINDOW = timedelta(days=3)
 Progress = Callable[[str, int, int], None]
 
@@ -67,22 +67,8 @@ class Pipeline:
             reserved = reserved and self.robots.cached(url)  # fetching robots.txt used the slot
             refused = self.robots.check(url)
             if refused:
-                return FetchResult(url, url, ROBOTS_REFUSED, error=refused)
+                return FetchResult(url, url, 0, error=refused, robots_blocked=True)
         return self.fetcher.get(url, kind="page", reserved=reserved)
-
-
-def fetch_policy(settings: Settings) -> FetchPolicy:
-    return FetchPolicy(
-        user_agent=settings.user_agent,
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        total_timeout=settings.total_timeout,
-        max_bytes=settings.max_response_bytes,
-        max_redirects=settings.max_redirects,
-        per_host_delay=settings.per_host_delay,
-        allow_private=settings.allow_private_networks,
-        max_retry_after=settings.max_retry_after_hours * 3600,
-    )
 
 
 def build_scorer(settings: Settings) -> Scorer:
@@ -104,7 +90,7 @@ def build(
     """Load and validate the configuration files, then sync outlets into the store.
     (Rules are validated here too; the trained models load when first needed.)"""
     feeds = load_feeds(feeds_file or settings.feeds_file, base_url)
-    fetcher = Fetcher(fetch_policy(settings), pool_size=settings.workers)
+    fetcher = Fetcher(policy_for(settings), pool_size=settings.workers)
     pipeline = Pipeline(
         settings=settings,
         store=store,
@@ -167,7 +153,7 @@ def _store_article(
     if doc.status != "ok":
         doc.text = entry.summary  # keep what the feed gave, and say so
         doc.title = doc.title or entry.title
-    url = entries.canonical_url(doc.canonical_url or page.final_url)
+    url = _article_url(doc.canonical_url, page.final_url)
     existing = p.store.article_id_for_url(url)
     if existing is not None:
         p.store.mark_entry(entry.id, "duplicate", article_id=existing)
@@ -181,6 +167,21 @@ def _store_article(
     return article_id, entry, doc
 
 
+def _article_url(declared: str | None, fetched: str) -> str:
+    """The page's canonical link when it stays on the same site, else the URL it was fetched from
+    (a page may not claim another site's address)."""
+    if declared:
+        declared = urljoin(fetched, declared)
+        same_site = _site(declared) == _site(fetched)
+        if same_site and urlsplit(declared).scheme in ("http", "https"):
+            return entries.canonical_url(declared)
+    return entries.canonical_url(fetched)
+
+
+def _site(url: str) -> str:
+    return (urlsplit(url).netloc or "").lower().removeprefix("www.")
+
+
 def _page_failed(p: Pipeline, entry: PendingEntry, page: FetchResult | Deferred) -> None:
     """Robots refusals and permanent errors end the entry; throttling and outages retry it later."""
     if isinstance(page, Deferred):
@@ -190,12 +191,12 @@ def _page_failed(p: Pipeline, entry: PendingEntry, page: FetchResult | Deferred)
         )
         p.count("pages_deferred")
         return
-    if page.status == ROBOTS_REFUSED:
+    if page.robots_blocked:
         p.store.mark_entry(entry.id, "blocked", error=page.error)
         p.count("robots_blocked")
         return
     p.count("page_errors")
-    if page.status in (404, 410) or (400 <= page.status < 500 and page.status != 429):
+    if page.refused or (400 <= page.status < 500 and page.status != 429):
         p.store.mark_entry(entry.id, "failed", error=page.error)
         return
     wait = page.retry_after or 60 * 15 * 2**entry.attempts * p.rng.uniform(0.5, 1.0)

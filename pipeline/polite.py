@@ -9,7 +9,8 @@ Jobs of a host that asked to be left alone for longer than *defer_after* seconds
 
 from __future__ import annotations
 
-import time
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 from .fetch import HostSpacer
 
+POLL_S = 0.25  # the dispatcher looks at the stop flag at least this often
 J = TypeVar("J")
 R = TypeVar("R")
 
@@ -54,22 +56,55 @@ class HostPool:
         self, jobs: Sequence[J], url_of: Callable[[J], str], work: Callable[[J], R]
     ) -> Iterator[tuple[J, R | Deferred]]:
         """Yield ``(job, result)`` in completion order. *work* runs in a thread with the job's
-        host slot already reserved (pass ``reserved=True`` to ``Fetcher.get``)."""
+        host slot already reserved (pass ``reserved=True`` to ``Fetcher.get``).
+
+        Requests are started by a dispatcher thread, so new ones go out while the caller is
+        still busy with earlier results. Stopping early (closing the iterator) stops it."""
         state: _State[J, R] = _State(queues={})
         for job in jobs:
             state.queues.setdefault(host_of(url_of(job)), deque()).append(job)
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="fetch") as pool:
-            while state.queues or state.running:
+        out: queue.Queue[tuple[J, R | Deferred] | BaseException | None] = queue.Queue()
+        stop = threading.Event()
+        dispatcher = threading.Thread(
+            target=self._dispatch, args=(state, work, out, stop), name="hostpool", daemon=True
+        )
+        dispatcher.start()
+        try:
+            while (item := out.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            dispatcher.join()
+
+    def _dispatch(
+        self,
+        state: _State[J, R],
+        work: Callable[[J], R],
+        out: queue.Queue[tuple[J, R | Deferred] | BaseException | None],
+        stop: threading.Event,
+    ) -> None:
+        pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="fetch")
+        try:
+            while (state.queues or state.running) and not stop.is_set():
                 deferred, next_ready = self._start_ready(state, pool, work)
-                yield from deferred
+                for item in deferred:
+                    out.put(item)
                 if state.running:
-                    done, _ = wait(list(state.running), timeout=next_ready, return_when=FIRST_COMPLETED)
+                    timeout = min(next_ready if next_ready is not None else POLL_S, POLL_S)
+                    done, _ = wait(list(state.running), timeout=timeout, return_when=FIRST_COMPLETED)
                     for fut in done:
                         host, job = state.running.pop(fut)
                         state.inflight[host] -= 1
-                        yield job, fut.result()
+                        out.put((job, fut.result()))
                 elif next_ready is not None:
-                    time.sleep(next_ready)
+                    stop.wait(next_ready)
+        except BaseException as exc:  # a bug in work(): hand it to the caller
+            out.put(exc)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            out.put(None)
 
     def _start_ready(
         self, state: _State[J, R], pool: ThreadPoolExecutor, work: Callable[[J], R]
@@ -77,7 +112,8 @@ class HostPool:
         """Hand every startable job to the pool; return deferred jobs and the next wake-up."""
         deferred: list[tuple[J, R | Deferred]] = []
         next_ready: float | None = None
-        for host in list(state.queues):
+        # hosts with the most work left first, so no host is left to run alone at the end
+        for host in sorted(state.queues, key=lambda h: len(state.queues[h]), reverse=True):
             if len(state.running) >= self.max_workers:
                 break
             blocked = self.spacer.blocked_for(host)

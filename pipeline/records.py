@@ -40,6 +40,8 @@ class FetchResult:
     elapsed: float = 0.0
     retry_after: float | None = None  # seconds the server asked us to wait (429/503)
     permanent_redirect: str | None = None  # where every hop was a 301/308, the final URL
+    robots_blocked: bool = False  # not requested: robots.txt disallows it
+    refused: bool = False  # refused for good by a guard, cap or content check (retrying won't help)
 
     @property
     def not_modified(self) -> bool:

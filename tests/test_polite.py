@@ -109,3 +109,14 @@ def test_crawl_delay_never_lowers_the_default() -> None:
     spacer.set_delay("h", 0.1)
     assert spacer.try_reserve("h") == 0.0
     assert spacer.try_reserve("h") == pytest.approx(0.5, abs=0.05)
+
+
+def test_a_late_thread_does_not_send_closer_than_the_delay() -> None:
+    spacer = HostSpacer(0.1)
+    assert spacer.try_reserve("h") == 0.0  # slot 1
+    time.sleep(0.1)
+    assert spacer.try_reserve("h") == 0.0  # slot 2, a delay later
+    spacer.pace("h")  # slot 1's thread only now gets to send
+    started = time.monotonic()
+    spacer.pace("h")  # slot 2's thread must wait for the delay after it
+    assert time.monotonic() - started >= 0.09

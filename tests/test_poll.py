@@ -7,14 +7,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, select
 
 from pipeline.config import FeedsConfig, Outlet, Source
 from pipeline.demo.server import LocalSite, Override
-from pipeline.fetch import Fetcher
-from pipeline.orchestrate import fetch_policy
+from pipeline.fetch import Fetcher, policy_for
 from pipeline.poll import Poller, source_health
 from pipeline.settings import Settings
 from pipeline.store import Store
@@ -63,7 +63,7 @@ class Env:
     def poll(self, now: datetime | None = None) -> dict[str, int]:
         self.stats = {}
         if self.fetcher is None:
-            self.fetcher = Fetcher(fetch_policy(self.settings))
+            self.fetcher = Fetcher(policy_for(self.settings))
 
         def count(key: str, n: int) -> None:
             self.stats[key] = self.stats.get(key, 0) + n
@@ -132,6 +132,16 @@ def test_304_flow_sends_stored_validators_after_a_restart(env: Env, settings: Se
     assert after.last_status == 304
     assert after.error_count == 0
     assert env.entry_count() == 3
+
+
+def test_requests_to_one_host_arrive_spaced_by_the_delay(env: Env) -> None:
+    urls = [env.feed(f"f{i}.xml", rss(items(2, f"f{i}"))) for i in range(8)]
+    env.sync(*urls)
+    env.settings.per_host_delay = 0.1
+    env.poll()
+    arrivals = sorted(env.site.arrivals)
+    assert len(arrivals) == 8
+    assert min(b - a for a, b in pairwise(arrivals)) >= 0.095  # what the publisher sees, not our intent
 
 
 # ------------------------------------------------------------------ throttling and failures

@@ -41,6 +41,7 @@ class LocalSite:
         self.root = root
         self.overrides: dict[str, Override] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each request, in order
         self.server = ThreadingHTTPServer((host, port), self._handler())
         self.server.daemon_threads = True
         self._thread = threading.Thread(
@@ -87,6 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         site = self.site
+        site.arrivals.append(time.monotonic())
         site.requests.append((self.path, dict(self.headers.items())))
         if self.path in site.overrides:
             o = site.overrides[self.path]
