@@ -233,21 +233,28 @@ def _score_and_alert(p: Pipeline, batch: list[tuple[int, PendingEntry, Extracted
         )
         if draft is not None and p.store.create_alert(article_id, score_id, draft) is not None:
             p.count("alerts")
+            p.store.watch_article(article_id, p.settings.revisit_schedule_hours)
+        elif p.rng.random() < p.settings.revisit_sample:
+            p.store.watch_article(article_id, p.settings.revisit_schedule_hours)
 
 
 def revisit_articles(p: Pipeline, now: datetime) -> None:
-    after = timedelta(hours=p.settings.revisit_after_hours)
-    for target in p.store.revisit_targets(now, after):
+    """Fetch watched articles whose scheduled re-fetch has come; store what changed."""
+    schedule = p.settings.revisit_schedule_hours
+    for target in p.store.revisit_targets(now):
         page = p.fetch_page(target.url)
-        if not page.ok:
-            continue
-        doc = extract.extract_html(page.body, source=page.final_url, url=page.final_url)
-        if doc.status != "ok":
+        doc = extract.extract_html(page.body, source=page.final_url, url=page.final_url) if page.ok else None
+        if doc is None or doc.status != "ok":
+            p.store.record_revisit(target.article_id, schedule, None)
+            p.count("revisit_errors")
             continue
         rev = revisit.compare(target.title, target.text, doc.title, doc.text)
-        if p.store.record_revisit(target.article_id, doc.title, doc.text, rev.diff):
-            p.count("articles_changed")
+        outcome = p.store.record_revisit(
+            target.article_id, schedule, (doc.title, doc.text, rev.diff, rev.correction_note)
+        )
         p.count("revisits")
+        p.count("articles_changed", int(outcome.changed))
+        p.count("candidate_outcomes", int(outcome.outcome_id is not None))
 
 
 def run_cycle(p: Pipeline, progress: Progress | None = None) -> dict[str, int]:

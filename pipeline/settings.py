@@ -90,8 +90,12 @@ class Settings(BaseSettings):
     page_attempts: int = Field(
         default=5, ge=1, description="Tries for an article page before it is marked failed."
     )
-    revisit_after_hours: float = Field(
-        default=6.0, gt=0, description="Alerted articles are fetched again after this."
+    revisit_schedule_hours: list[float] = Field(
+        default_factory=lambda: [1.0, 6.0, 24.0, 72.0, 168.0, 720.0],
+        description="Hours after first sight at which watched articles are fetched again, e.g. [1, 6, 24].",
+    )
+    revisit_sample: float = Field(
+        default=0.05, ge=0, le=1, description="Share of articles without an alert that are watched too."
     )
     max_entries_per_cycle: int = Field(default=500, ge=1, description="Entries processed per cycle.")
 

@@ -32,7 +32,7 @@ def _draft() -> AlertDraft:
 
 def test_fresh_database_is_migrated_with_wal(settings: Settings) -> None:
     store = Store.open(settings.db_url)
-    assert store.schema_revision() == head_revision() == "0002"
+    assert store.schema_revision() == head_revision() == "0003"
     tables = set(inspect(store.engine).get_table_names())
     assert {
         "outlets",
@@ -115,10 +115,12 @@ def test_alert_is_raised_once_per_article(synced: Store) -> None:
 def test_revisit_stores_a_version_only_when_text_changes(synced: Store) -> None:
     doc = Extracted("u", "Title", "Old text.", language="en")
     aid = synced.save_article("maple-ledger", "http://127.0.0.1:9/a", doc, "", None, None)
-    assert synced.record_revisit(aid, "Title", "Old text.", None) is False
-    assert synced.record_revisit(aid, "Title", "New text. Correction: fixed.", "diff") is True
+    schedule = [1.0, 6.0]
+    assert synced.record_revisit(aid, schedule, ("Title", "Old text.", None, False)).changed is False
+    changed = synced.record_revisit(aid, schedule, ("Title", "New text. Correction: fixed.", "diff", True))
+    assert changed.changed and changed.outcome_id is None  # no alert, no letter: no outcome
     versions = synced.versions(aid)
-    assert [v["diff"] for v in versions] == [None, "diff"]
+    assert [(v["diff"], v["correction_note"]) for v in versions] == [(None, False), ("diff", True)]
 
 
 def test_naive_datetimes_are_refused(synced: Store) -> None:

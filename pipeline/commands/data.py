@@ -112,6 +112,43 @@ def export(ctx: click.Context, fmt: str, out: Path) -> None:
 
 
 @click.group()
+def article() -> None:
+    """Stored articles.
+
+    \b
+    Example:
+      mediawatch article history 12
+    """
+
+
+@article.command("history")
+@click.argument("article_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def article_history(ctx: click.Context, article_id: int, fmt: str) -> None:
+    """Every stored version of an article, with word diffs and correction notes.
+
+    Removed words show as [-...-], added words as {+...+}.
+
+    \b
+    Example:
+      mediawatch article history 12 --format json
+    """
+    with opened_store(settings_of(ctx)) as store:
+        versions = store.versions(article_id)
+    if not versions:
+        raise InputError(f"article {article_id}: no such article (see `mediawatch alerts list`)")
+    if fmt == "json":
+        echo_json(versions)
+        return
+    for n, v in enumerate(versions, 1):
+        flag = "  [correction or editor's note added]" if v["correction_note"] else ""
+        click.echo(f"version {n}  {v['fetched_at']:%Y-%m-%d %H:%M} UTC  {v['title']}{flag}")
+        for line in (v["diff"] or "").splitlines():
+            click.echo(f"    {line}")
+
+
+@click.group()
 def sources() -> None:
     """Feed sources and their health.
 
@@ -178,4 +215,4 @@ def _ago(when: object) -> str:
     return f"{minutes / 60:.0f} h ago" if minutes < 2880 else f"{minutes / 1440:.0f} d ago"
 
 
-COMMANDS = [alerts, export, sources]
+COMMANDS = [alerts, article, export, sources]

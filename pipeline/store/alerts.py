@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..records import AlertDraft
 from .base import StoreBase, utcnow
-from .schema import Alert, Article, Letter, Outlet, ScoreRow
+from .schema import Alert, Article, Letter, Outcome, Outlet, ScoreRow
 from .views import AlertDetail, AlertView, LetterView
 
 
@@ -116,6 +116,22 @@ class AlertsStore(StoreBase):
         if category:
             views = [v for v in views if category in v.categories]
         return views[:limit]
+
+    def alert_outcomes(self, alert_id: int) -> list[dict[str, Any]]:
+        """Outcomes recorded for an alert, candidates (to be confirmed by an analyst) included."""
+        with self.session() as s:
+            rows = s.scalars(select(Outcome).where(Outcome.alert_id == alert_id).order_by(Outcome.id))
+            return [
+                {
+                    "id": o.id,
+                    "kind": o.kind,
+                    "note": o.note,
+                    "confirmed": o.confirmed,
+                    "version_id": o.version_id,
+                    "created_at": o.created_at,
+                }
+                for o in rows
+            ]
 
     def alert_detail(self, alert_id: int) -> AlertDetail | None:
         with self.session() as s:

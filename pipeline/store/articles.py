@@ -6,12 +6,13 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ..records import Extracted, Score
 from .base import StoreBase, utcnow
-from .schema import Alert, Article, ArticleVersion, Cluster, ScoreRow
-from .views import RevisitTarget
+from .schema import Alert, Article, ArticleVersion, Cluster, Letter, Outcome, ScoreRow
+from .views import RevisitOutcome, RevisitTarget
 
 
 def content_hash(title: str, text: str) -> str:
@@ -122,46 +123,113 @@ class ArticlesStore(StoreBase):
             s.flush()
             return row.id
 
-    def revisit_targets(self, now: datetime, after: timedelta, limit: int = 100) -> list[RevisitTarget]:
-        """Alerted articles not fetched for *after*."""
+    def watch_article(self, article_id: int, schedule_hours: list[float]) -> None:
+        """Put the article on the revisit schedule (a no-op when it is on it, or has finished it)."""
+        if not schedule_hours:
+            return
+        with self.sessions.begin() as s:
+            row = s.get_one(Article, article_id)
+            if row.next_revisit_at is None and row.revisit_step == 0:
+                row.next_revisit_at = row.first_seen_at + timedelta(hours=schedule_hours[0])
+
+    def revisit_targets(self, now: datetime, limit: int = 100) -> list[RevisitTarget]:
+        """Watched articles whose next scheduled re-fetch has come, most overdue first."""
         with self.session() as s:
             rows = s.scalars(
                 select(Article)
-                .join(Alert, Alert.article_id == Article.id)
-                .where(Article.last_fetched_at <= now - after)
-                .order_by(Article.last_fetched_at)
+                .where(Article.next_revisit_at.is_not(None), Article.next_revisit_at <= now)
+                .order_by(Article.next_revisit_at)
                 .limit(limit)
             )
             return [RevisitTarget(r.id, r.url, r.title, r.text, r.content_hash) for r in rows]
 
-    def record_revisit(self, article_id: int, title: str, text: str, diff: str | None) -> bool:
-        """Note a re-fetch; a changed title or text becomes a new version. True if changed."""
+    def record_revisit(
+        self,
+        article_id: int,
+        schedule_hours: list[float],
+        page: tuple[str, str, str | None, bool] | None,
+    ) -> RevisitOutcome:
+        """Note a scheduled re-fetch and move the article to its next step. *page* is
+        ``(title, text, diff, correction_note)``, or None when the page could not be read.
+
+        A changed title or text becomes a new version; if a letter about the article had
+        already been sent, the change becomes a candidate outcome for an analyst to confirm."""
         now = utcnow()
-        digest = content_hash(title, text)
         with self.sessions.begin() as s:
             row = s.get_one(Article, article_id)
-            row.last_fetched_at = now
-            if digest == row.content_hash:
-                return False
-            s.add(
-                ArticleVersion(
-                    article_id=article_id,
-                    fetched_at=now,
-                    title=title,
-                    text=text,
-                    content_hash=digest,
-                    diff=diff,
-                )
+            row.revisit_step += 1
+            row.next_revisit_at = (
+                row.first_seen_at + timedelta(hours=schedule_hours[row.revisit_step])
+                if row.revisit_step < len(schedule_hours)
+                else None
             )
+            if page is None:
+                return RevisitOutcome(False)
+            title, text, diff, correction = page
+            row.last_fetched_at = now
+            digest = content_hash(title, text)
+            if digest == row.content_hash:
+                return RevisitOutcome(False)
+            version = ArticleVersion(
+                article_id=article_id,
+                fetched_at=now,
+                title=title,
+                text=text,
+                content_hash=digest,
+                diff=diff,
+                correction_note=correction,
+            )
+            s.add(version)
             row.title, row.text, row.content_hash = title, text, digest
-            s.add(self._audit_row("revisit", "article_changed", "article", article_id, {}))
-            return True
+            s.flush()
+            s.add(
+                self._audit_row("revisit", "article_changed", "article", article_id, {"version": version.id})
+            )
+            outcome = self._amended_outcome(s, article_id, version, now)
+            return RevisitOutcome(True, version.id, outcome)
+
+    def _amended_outcome(
+        self, s: Session, article_id: int, version: ArticleVersion, now: datetime
+    ) -> int | None:
+        """A candidate 'article amended' outcome when a letter on it was sent before the change."""
+        alert = s.scalar(select(Alert).where(Alert.article_id == article_id))
+        if alert is None:
+            return None
+        sent = s.scalar(
+            select(func.min(Letter.sent_at)).where(Letter.alert_id == alert.id, Letter.sent_at.is_not(None))
+        )
+        if sent is None or sent > now:
+            return None
+        what = "a correction or editor's note was added" if version.correction_note else "the text changed"
+        outcome = Outcome(
+            alert_id=alert.id,
+            kind="article_amended",
+            note=f"After a letter was sent on {sent:%Y-%m-%d}, {what} ({now:%Y-%m-%d %H:%M} UTC).",
+            confirmed=False,
+            version_id=version.id,
+            created_at=now,
+        )
+        s.add(outcome)
+        s.flush()
+        detail = {"version": version.id, "outcome": outcome.id}
+        s.add(self._audit_row("revisit", "candidate_outcome", "alert", alert.id, detail))
+        return outcome.id
 
     def versions(self, article_id: int) -> list[dict[str, Any]]:
+        """Every stored version, oldest first, with its word diff against the one before."""
         with self.session() as s:
             rows = s.scalars(
                 select(ArticleVersion)
                 .where(ArticleVersion.article_id == article_id)
                 .order_by(ArticleVersion.id)
             )
-            return [{"fetched_at": v.fetched_at, "title": v.title, "diff": v.diff} for v in rows]
+            return [
+                {
+                    "id": v.id,
+                    "fetched_at": v.fetched_at,
+                    "title": v.title,
+                    "diff": v.diff,
+                    "correction_note": v.correction_note,
+                }
+                for v in rows
+            ]

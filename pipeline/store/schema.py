@@ -136,6 +136,9 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     first_seen_at: Mapped[datetime]
     last_fetched_at: Mapped[datetime]
+    # revision tracking: how many scheduled re-fetches are done, and when the next one is due
+    revisit_step: Mapped[int] = mapped_column(Integer, default=0)
+    next_revisit_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class ArticleVersion(Base):
@@ -147,6 +150,7 @@ class ArticleVersion(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     content_hash: Mapped[str] = mapped_column(String(64))
     diff: Mapped[str | None] = mapped_column(Text)
+    correction_note: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ScoreRow(Base):
@@ -225,6 +229,7 @@ class Outcome(Base):
     kind: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text, default="")
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("article_versions.id"))
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
 

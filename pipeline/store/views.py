@@ -54,6 +54,13 @@ class PendingEntry:
 
 
 @dataclass(slots=True)
+class RevisitOutcome:
+    changed: bool
+    version_id: int | None = None
+    outcome_id: int | None = None  # a candidate "article amended" outcome
+
+
+@dataclass(slots=True)
 class RevisitTarget:
     article_id: int
     url: str

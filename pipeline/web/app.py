@@ -18,7 +18,7 @@ from ..poll import source_health
 from ..records import CATEGORIES
 from ..settings import Settings
 from ..store import Store
-from .highlight import group_evidence, highlight
+from .highlight import group_evidence, highlight, word_diff
 
 HERE = Path(__file__).parent
 HTMX_DIRS = (Path("node_modules/htmx.org/dist"), HERE.parents[1] / "node_modules/htmx.org/dist")
@@ -49,6 +49,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         labels=LABELS["en"], categories=CATEGORIES, version=__version__, htmx=htmx is not None
     )
     templates.env.filters["highlight"] = highlight
+    templates.env.filters["word_diff"] = word_diff
     _pages(app, store, templates)
     _source_views(app, store, settings, templates)
     _api(app, store)
@@ -86,6 +87,8 @@ def _pages(app: FastAPI, store: Store, templates: Jinja2Templates) -> None:
                 "a": detail.alert,
                 "letter": letter,
                 "groups": group_evidence(detail.evidence),
+                "versions": store.versions(detail.alert.article_id),
+                "outcomes": store.alert_outcomes(alert_id),
                 "mailto": mailto(letter.recipient, letter.subject, letter.body) if letter else None,
             },
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -36,3 +37,21 @@ def group_evidence(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if e["quote"] not in g["quotes"]:
             g["quotes"].append(e["quote"])
     return list(groups.values())
+
+
+DIFF_MARK = re.compile(r"\[-(.*?)-\]|\{\+(.*?)\+\}", re.S)
+
+
+def word_diff(line: str) -> Markup:
+    """A word-diff line with [-removed-] as <del> and {+added+} as <ins>; everything escaped."""
+    out: list[str] = []
+    pos = 0
+    for m in DIFF_MARK.finditer(line):
+        out.append(str(escape(line[pos : m.start()])))
+        if m.group(1) is not None:
+            out.append(f"<del>{escape(m.group(1))}</del>")
+        else:
+            out.append(f"<ins>{escape(m.group(2))}</ins>")
+        pos = m.end()
+    out.append(str(escape(line[pos:])))
+    return Markup("".join(out))
