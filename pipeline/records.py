@@ -84,7 +84,11 @@ class Extracted:
     language: str | None = None
     authors: list[str] = field(default_factory=list)
     canonical_url: str | None = None
-    status: str = "ok"  # ok | empty | not_html | error
+    status: str = "ok"  # ok | empty | no_article | paywalled | not_html | too_large | error
+    updated: str | None = None  # YYYY-MM-DD, only when changed after publication
+    section: str | None = None  # as the outlet names it ("World", "International")
+    paywalled: bool = False  # the text is only what precedes a subscription prompt
+    reason: str = ""  # one line: why the status is not ok, or what was repaired
 
 
 @dataclass(slots=True)
