@@ -11,13 +11,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
 from .errors import InputError, MediaWatchError
-from .settings import Settings, load_settings
+
+if TYPE_CHECKING:  # settings load pydantic; commands that need none (extract) stay light
+    from .settings import Settings
 
 EXIT_USAGE = 2
 
@@ -36,6 +38,8 @@ class Cli(click.Group):
 def settings_of(ctx: click.Context) -> Settings:
     obj = ctx.ensure_object(dict)
     if "settings" not in obj:
+        from .settings import load_settings
+
         obj["settings"] = load_settings()
     return obj["settings"]  # type: ignore[no-any-return]
 

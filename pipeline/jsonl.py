@@ -1,19 +1,22 @@
-"""JSON Lines in and out for the command-line contract, with errors naming file, line and field."""
+"""JSON Lines in and out for the command-line contract, with errors naming file, line and field.
+
+Writing lives in ``outfile`` (no pydantic), so commands that only write stay light."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import InputError
+from .outfile import dumps, output, write_lines
+
+__all__ = ["dumps", "output", "write_lines"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -74,33 +77,3 @@ def _parse(name: str, n: int, line: str, model: type[M]) -> M:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "(object)"
         raise InputError(f"{name}:{n}: field '{field}': {err['msg']}") from exc
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-@contextmanager
-def output(path: Path | None) -> Iterator[IO[str]]:
-    """Standard output, or a file written in full to a temporary name and then renamed, so a
-    failed run never leaves a half-written file in place of a good one."""
-    if path is None or str(path) == "-":
-        yield sys.stdout
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yield fh
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def write_lines(objs: Iterable[Any], out: IO[str]) -> int:
-    n = 0
-    for obj in objs:
-        out.write(dumps(obj) + "\n")
-        n += 1
-    return n

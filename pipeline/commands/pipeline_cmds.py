@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..cli import opened_store, require_file, settings_of
-from ..jsonl import ScoreLine, SentenceLine, output, read_lines, write_lines
+from ..outfile import output, write_lines
 from ..progress import progress_bar, step_progress
 
 
@@ -126,6 +126,8 @@ def score(ctx: click.Context, inp: Path, out: Path | None) -> None:
     from ..records import ScoreInput
 
     scorer = build_scorer(settings_of(ctx))
+    from ..jsonl import ScoreLine, read_lines
+
     lines = list(read_lines(require_file(inp), ScoreLine))
     items = [ScoreInput(str(x.id), x.title, x.text, x.url, x.outlet, x.published, x.language) for x in lines]
 
@@ -156,6 +158,7 @@ def sentences(inp: Path, out: Path | None) -> None:
       echo '{"id": 1, "text": "Five Palestinians were killed in Gaza."}' > s.jsonl
       mediawatch sentences --input s.jsonl
     """
+    from ..jsonl import SentenceLine, read_lines
     from ..sentences import label_sentence
 
     lines = list(read_lines(require_file(inp), SentenceLine))
