@@ -105,20 +105,21 @@ class HostSpacer:
         with self._lock:
             return max(0.0, self._blocked.get(host, 0.0) - time.monotonic())
 
-    def ready_in(self, host: str) -> float:
-        """Seconds until a request to *host* could start without waiting."""
-        with self._lock:
-            now = time.monotonic()
-            return max(0.0, self._next.get(host, now) - now, self._blocked.get(host, now) - now)
+    def _delay(self, host: str) -> float:
+        return self._delays.get(host, self.delay)
+
+    def _free_at(self, host: str, now: float) -> float:
+        """When the next request to *host* may start (call with the lock held)."""
+        return max(now, self._next.get(host, now), self._blocked.get(host, now))
 
     def try_reserve(self, host: str) -> float:
         """Reserve a start now and return 0, or return the seconds to wait (nothing reserved)."""
         with self._lock:
             now = time.monotonic()
-            start = max(now, self._next.get(host, now), self._blocked.get(host, now))
+            start = self._free_at(host, now)
             if start > now:
                 return start - now
-            self._next[host] = now + self._delays.get(host, self.delay)
+            self._next[host] = now + self._delay(host)
             return 0.0
 
     def pace(self, host: str) -> None:
@@ -126,24 +127,20 @@ class HostSpacer:
         closer than the delay to the request sent before it."""
         with self._lock:
             now = time.monotonic()
-            start = max(now, self._sent.get(host, now - 1e9) + self._delays.get(host, self.delay))
+            start = max(now, self._sent.get(host, now - 1e9) + self._delay(host))
             self._sent[host] = start
         if start > now:
             time.sleep(start - now)
 
     def wait(self, host: str) -> None:
+        """Reserve the next free start for *host*, sleep until it, then pace the send."""
         with self._lock:
             now = time.monotonic()
-            start = max(
-                now,
-                self._next.get(host, now),
-                self._blocked.get(host, now),
-                self._sent.get(host, now - 1e9) + self._delays.get(host, self.delay),
-            )
-            self._sent[host] = start
-            self._next[host] = start + self._delays.get(host, self.delay)
+            start = self._free_at(host, now)
+            self._next[host] = start + self._delay(host)
         if start > now:
             time.sleep(start - now)
+        self.pace(host)
 
 
 def check_address(url: str, allow_private: bool) -> None:

@@ -23,7 +23,7 @@ from .polite import Deferred, HostPool
 from .poll import Poller
 from .records import Extracted, FetchResult, ScoreInput
 from .robots import RobotsCache
-from .rules import load_rules
+from .rules import RuleSet, load_rules
 from .score import Scorer, Thresholds
 from .settings import Settings
 from .store import Store
@@ -42,6 +42,7 @@ class Pipeline:
     fetcher: Fetcher
     templates: LetterTemplates
     points: TalkingPoints
+    rules: RuleSet
     robots: RobotsCache | None = None
     stats: dict[str, int] = field(default_factory=dict)
     copies: cluster.CopyIndex = field(default_factory=cluster.CopyIndex)
@@ -52,7 +53,7 @@ class Pipeline:
     def scorer(self) -> Scorer:
         """The classifier and rules, loaded on first use (polling alone never pays for them)."""
         if self._scorer is None:
-            self._scorer = build_scorer(self.settings)
+            self._scorer = build_scorer(self.settings, self.rules)
         return self._scorer
 
     def count(self, key: str, n: int = 1) -> None:
@@ -71,7 +72,7 @@ class Pipeline:
         return self.fetcher.get(url, kind="page", reserved=reserved)
 
 
-def build_scorer(settings: Settings) -> Scorer:
+def build_scorer(settings: Settings, rules: RuleSet | None = None) -> Scorer:
     thresholds = Thresholds(
         relevance=settings.relevance_threshold,
         alert=settings.alert_threshold,
@@ -79,9 +80,8 @@ def build_scorer(settings: Settings) -> Scorer:
         model_only=settings.model_only_threshold,
         per_category=dict(settings.category_thresholds),
     )
-    return Scorer(
-        load_classifier(settings.models_dir), load_rules(settings.alerts_dir / "rules.yaml"), thresholds
-    )
+    rules = rules or load_rules(settings.alerts_dir / "rules.yaml")
+    return Scorer(load_classifier(settings.models_dir), rules, thresholds)
 
 
 def build(
@@ -99,8 +99,8 @@ def build(
         robots=RobotsCache(fetcher) if settings.respect_robots else None,
         templates=LetterTemplates(settings.alerts_dir / "templates"),
         points=load_talking_points(settings.alerts_dir / "talking_points.yaml"),
+        rules=load_rules(settings.alerts_dir / "rules.yaml"),
     )
-    load_rules(settings.alerts_dir / "rules.yaml")
     store.sync_outlets(feeds)
     return pipeline
 

@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from . import entries, sitemap, xmlguard
 from .fetch import Fetcher
@@ -59,7 +60,7 @@ class Poller:
     count: Count
     rng: random.Random = field(default_factory=random.Random)
 
-    @property
+    @cached_property
     def policy(self) -> SchedulePolicy:
         return schedule_policy(self.settings)
 

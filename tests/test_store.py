@@ -162,16 +162,6 @@ OLD_ROWS = (
 )
 
 
-OLD_ROWS = (
-    "INSERT INTO outlets (id, name, language, reach, enabled, config) VALUES ('o', 'O', 'en', 3, 1, '{}')",
-    "INSERT INTO sources (id, outlet_id, url, kind, interval_minutes, enabled, error_count)"
-    " VALUES (1, 'o', 'https://o.example/feed', 'feed', 30, 1, 0)",
-    "INSERT INTO entries (id, source_id, guid, url, canonical_url, title, summary, date_flagged, fetched_at,"
-    " status) VALUES (1, 1, 'g', 'https://o.example/a', 'https://o.example/a', 'A', '', 0,"
-    " '2026-11-20 12:00:00', 'new')",
-)
-
-
 def test_migration_0002_keeps_existing_sources_and_entries(settings: Settings) -> None:
     from pipeline.store import migrate
 

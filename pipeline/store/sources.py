@@ -119,9 +119,11 @@ class SourcesStore(StoreBase):
         now, added = utcnow(), 0
         with self.sessions.begin() as s:
             outlet_id = s.get_one(Source, source_id).outlet_id
-            seen_guids, seen_urls, seen_prints = _known(s, source_id, outlet_id, entries, now)
-            for e in entries:
-                fp = fingerprint(e.title, e.summary)
+            prints = [fingerprint(e.title, e.summary) for e in entries]
+            seen_guids, seen_urls, seen_prints = _known(
+                s, source_id, outlet_id, entries, set(prints) - {""}, now
+            )
+            for e, fp in zip(entries, prints, strict=True):
                 if e.guid in seen_guids or e.url in seen_urls or (fp and fp in seen_prints):
                     continue
                 seen_guids.add(e.guid)
@@ -254,12 +256,11 @@ def _record_success(row: Source, rec: PollRecord, now: datetime) -> None:
 
 
 def _known(
-    s: Session, source_id: int, outlet_id: str, entries: list[EntryRecord], now: datetime
+    s: Session, source_id: int, outlet_id: str, entries: list[EntryRecord], prints: set[str], now: datetime
 ) -> tuple[set[str], set[str], set[str]]:
     """GUIDs, canonical URLs and recent fingerprints already stored, among the candidates'."""
     guids = {e.guid for e in entries}
     urls = {e.url for e in entries}
-    prints = {fingerprint(e.title, e.summary) for e in entries} - {""}
     in_outlet = select(Source.id).where(Source.outlet_id == outlet_id)
     seen_guids = set(s.scalars(select(Entry.guid).where(Entry.source_id == source_id, Entry.guid.in_(guids))))
     seen_urls = set(
