@@ -1,44 +1,413 @@
-"""Wire copies: agency from byline or dateline; trimmed, retitled copies found; other stories not."""
+"""Wire copies: agency from byline, dateline or credit line; trimmed, retitled, copy-edited and
+French copies found; different stories on the same topic, unrelated and short stories not; the
+original of a cluster. The stories in tests/fixtures/cluster are fictional, written for these tests."""
 
 from __future__ import annotations
 
-from pipeline.cluster import CopyIndex, wire_agency
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-PARAGRAPHS = [
-    "UNITED NATIONS (CP) — The General Assembly voted on Tuesday for a resolution on aid access.",
-    "The resolution passed with 151 votes in favour, nine against and 12 abstentions.",
-    "It asks the secretary-general to report within 30 days on crossings into the territory.",
-    "Canada voted in favour after supporting an amendment on hostages earlier in the day.",
-    "Diplomats said the text had been softened during two weeks of negotiations.",
-    "Aid agencies said trucks were still waiting at the border for inspection.",
-    "The vote is not binding, but supporters said it sets out a clear expectation.",
-    "Several delegations explained their votes in statements after the count.",
-]
+import numpy as np
+import pytest
+
+from pipeline.cluster import (
+    MIN_CONTAINMENT,
+    MIN_SHINGLES,
+    CopyIndex,
+    Member,
+    cluster_agency,
+    containment,
+    originator_of,
+    shingle_hashes,
+    wire_agency,
+)
+
+STORIES = Path(__file__).parent / "fixtures" / "cluster"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_trimmed_retitled_copy_is_found() -> None:
+def paragraphs(name: str) -> list[str]:
+    return [p for p in (STORIES / f"{name}.txt").read_text().split("\n\n") if p.strip()]
+
+
+def story(name: str) -> str:
+    return "\n\n".join(paragraphs(name))
+
+
+KHAN_YOUNIS = "ap_gaza_khan_younis"  # AP, strikes in southern Gaza
+JABALIYA = "ap_gaza_jabaliya"  # AP, the same day, strikes in northern Gaza: another story
+ARMS = "cp_arms_permits"  # The Canadian Press
+JENINE = "afp_jenine_raid"  # AFP, in French
+NAPLOUSE = "afp_naplouse_colons"  # AFP, the same day, the West Bank: another story
+MONTREAL = "pc_manifestation_montreal"  # La Presse Canadienne
+BEIRUT = "reuters_lebanon_border"
+TRANSIT = "local_transit_council"  # a city-hall story, nothing to do with the others
+
+LOCAL_PARAGRAPH = (
+    "In Hamilton, members of the local Palestinian community gathered outside city hall on "
+    "Tuesday evening to read the names of relatives killed since the spring, organizers said."
+)
+
+
+def full_index() -> CopyIndex:
     index = CopyIndex()
-    index.add(1, "\n".join(PARAGRAPHS))
-    index.add(2, "A council in Bayport voted to freeze transit fares for the next year.")
-    trimmed = "\n".join(p for i, p in enumerate(PARAGRAPHS) if i not in (2, 6))
-    assert index.find(trimmed) == 1
-    assert index.find(trimmed, exclude=1) is None
+    for i, name in enumerate((KHAN_YOUNIS, JABALIYA, ARMS, JENINE, NAPLOUSE, MONTREAL, BEIRUT, TRANSIT)):
+        index.add(i + 1, story(name))
+    return index
 
 
-def test_same_topic_different_story_is_not_a_copy() -> None:
-    index = CopyIndex()
-    index.add(1, "\n".join(PARAGRAPHS))
-    other = (
-        "OTTAWA — Canada's ambassador to the United Nations defended the government's vote on Gaza "
-        "aid on Wednesday, telling MPs that the resolution reflected long-standing policy on "
-        "humanitarian access and the protection of civilians, and that Ottawa had pressed for "
-        "language on the release of hostages during weeks of talks with allies in New York."
+IDS = {KHAN_YOUNIS: 1, JABALIYA: 2, ARMS: 3, JENINE: 4, NAPLOUSE: 5, MONTREAL: 6, BEIRUT: 7, TRANSIT: 8}
+
+
+# --- Copies found ---------------------------------------------------------------------------------
+
+
+def test_half_the_story_with_a_local_paragraph_is_found() -> None:
+    """Half the paragraphs kept (a new headline is not part of the text), a local paragraph
+    added at the end."""
+    original = paragraphs(KHAN_YOUNIS)
+    copy = "\n\n".join([*original[: len(original) // 2], LOCAL_PARAGRAPH])
+    assert full_index().find(copy) == IDS[KHAN_YOUNIS]
+
+
+def test_middle_paragraphs_dropped_and_a_local_paragraph_first_is_found() -> None:
+    original = paragraphs(BEIRUT)
+    copy = "\n\n".join([LOCAL_PARAGRAPH, LOCAL_PARAGRAPH.replace("Hamilton", "London, Ont.")])
+    copy += "\n\n" + "\n\n".join(original[:2] + original[4:6])
+    assert full_index().find(copy) == IDS[BEIRUT]
+
+
+def test_copy_edited_copy_is_found() -> None:
+    """A few words changed in every paragraph, the dateline dropped, spelling and style changed."""
+    edited = [
+        "The federal government has suspended 28 export permits for military goods bound for Israel, "
+        "Foreign Minister Claire Beaulieu said on Thursday, but permits for components that end up in "
+        "F-35 fighter jets built in the United States remain in force.",
+        "Beaulieu told journalists on Parliament Hill that officials had reviewed all active permits "
+        "since the House passed a non-binding motion in March calling on Ottawa to stop approving "
+        "new exports. She said the suspended permits cover goods that could be used in Gaza, but would "
+        "not list them, citing commercial confidentiality.",
+        '"Canada\'s export system is among the most rigorous in the world, and we are applying it," '
+        'Beaulieu said. "Where there is a substantial risk that an item could be used in a serious '
+        'breach of international humanitarian law, the permit will not stand."',
+        "Global Affairs Canada says the department approved almost $31 million in permits for "
+        "military goods to Israel in the three months following the Oct. 7 attacks, more than in any "
+        "full year prior to 2021. Officials have said most of the permits were for non-lethal gear "
+        "such as communications equipment and night-vision parts.",
+        "A coalition of lawyers and Palestinian Canadian groups went to Federal Court in the spring, "
+        "arguing that the permits violate the Export and Import Permits Act and Canada's obligations "
+        "under the Arms Trade Treaty. The case is to be heard in November.",
+    ]
+    copy = "\n\n".join(edited)
+    original = np.unique(shingle_hashes(story(ARMS)))
+    score, _ = containment(np.unique(shingle_hashes(copy)), original)
+    assert score < 0.9  # the edits are real: a good part of the phrases changed
+    assert full_index().find(copy) == IDS[ARMS]
+
+
+def test_french_wire_copy_trimmed_is_found() -> None:
+    """An AFP story cut to its first four paragraphs, accents lost on the capitals of the
+    dateline, a paragraph of the outlet's own."""
+    original = paragraphs(JENINE)
+    lead = original[0].replace("JÉNINE (AFP)", "JENINE")
+    own = (
+        "À Montréal, une vigile a réuni une centaine de personnes mercredi soir devant le "
+        "consulat, a constaté Le Devoir."
     )
-    assert index.find(other) is None
+    copy = "\n\n".join([lead, *original[1:4], own])
+    assert full_index().find(copy) == IDS[JENINE]
 
 
-def test_agency_from_byline_or_dateline() -> None:
-    assert wire_agency(PARAGRAPHS[0]) == "The Canadian Press"
-    assert wire_agency("Text.", ["Associated Press"]) == "Associated Press"
-    assert wire_agency("GAZA CITY (Reuters) - Strikes hit the city.") == "Reuters"
-    assert wire_agency("OTTAWA — Staff reporter's story about the budget.") is None
+def test_a_copy_stored_first_is_found_from_the_full_story() -> None:
+    """The trimmed copy may arrive before the full wire story: containment is measured on the
+    smaller of the two."""
+    index = CopyIndex()
+    index.add(10, "\n\n".join(paragraphs(MONTREAL)[:4]))
+    index.add(11, story(TRANSIT))
+    assert index.find(story(MONTREAL)) == 10
+
+
+def test_a_republished_story_finds_every_earlier_copy_first_stored_on_a_tie() -> None:
+    index = CopyIndex()
+    index.add(7, story(ARMS))
+    index.add(3, story(ARMS))
+    assert index.find(story(ARMS)) == 7
+
+
+# --- Not copies -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("query", "other"), [(JABALIYA, KHAN_YOUNIS), (NAPLOUSE, JENINE)])
+def test_same_topic_same_day_different_story_is_not_a_copy(query: str, other: str) -> None:
+    """Same agency, same day, same sources ("Palestinian health officials said", "selon le
+    ministère palestinien de la Santé"), the same background paragraph word for word."""
+    index = CopyIndex()
+    index.add(1, story(other))
+    score, shared = containment(
+        np.unique(shingle_hashes(story(query))), np.unique(shingle_hashes(story(other)))
+    )
+    assert shared >= 20  # they do share phrases, and a whole paragraph
+    assert score < MIN_CONTAINMENT
+    assert index.find(story(query)) is None
+    # nor a short version of it that keeps the shared background paragraph
+    short = paragraphs(query)
+    assert index.find("\n\n".join([*short[:4], short[-2]])) is None
+
+
+def test_unrelated_story_is_not_a_copy() -> None:
+    index = full_index()
+    index_without_transit = CopyIndex()
+    index_without_transit.add_many((i, story(n)) for n, i in IDS.items() if n != TRANSIT)
+    assert index_without_transit.find(story(TRANSIT)) is None
+    assert index.find(story(TRANSIT)) == IDS[TRANSIT]
+
+
+def test_short_texts_never_match() -> None:
+    index = full_index()
+    lead = paragraphs(KHAN_YOUNIS)[0]
+    short = " ".join(lead.split()[:24])  # the start of a stored story, word for word
+    assert 10 < len(np.unique(shingle_hashes(short))) < MIN_SHINGLES
+    assert index.find(short) is None
+    index.add(20, short)
+    assert index.find(short) is None
+    assert index.find("") is None
+    assert len(index) == len(IDS)
+    assert index.find(lead) == IDS[KHAN_YOUNIS]  # a whole lead paragraph is long enough
+
+
+def test_exclude_skips_the_story_itself() -> None:
+    index = full_index()
+    assert index.find(story(ARMS)) == IDS[ARMS]
+    assert index.find(story(ARMS), exclude=IDS[ARMS]) is None
+    index.add(30, "\n\n".join(paragraphs(ARMS)[:6]))
+    assert index.find(story(ARMS), exclude=IDS[ARMS]) == 30
+
+
+def test_adding_an_id_again_replaces_its_text() -> None:
+    index = CopyIndex()
+    index.add(1, story(ARMS))
+    index.add(1, story(BEIRUT))
+    assert index.find(story(ARMS)) is None
+    assert index.find(story(BEIRUT)) == 1
+    assert len(index) == 1
+
+
+def test_add_many_is_the_same_as_add_one_by_one() -> None:
+    items = [(i, story(n)) for n, i in IDS.items()] + [(40, "\n\n".join(paragraphs(JENINE)[:5]))]
+    one_by_one = CopyIndex()
+    for article_id, text in items:
+        one_by_one.add(article_id, text)
+    bulk = CopyIndex()
+    bulk.add_many(iter(items))
+    queries = [text for _, text in items] + ["\n\n".join(paragraphs(KHAN_YOUNIS)[:5]), LOCAL_PARAGRAPH]
+    for query in queries:
+        for exclude in (None, *IDS.values(), 40):
+            assert bulk.find(query, exclude=exclude) == one_by_one.find(query, exclude=exclude)
+    assert len(bulk) == len(one_by_one) == len(items)
+
+
+@pytest.mark.parametrize(
+    ("wire", "edited"),
+    [
+        (
+            "Israel's military said the strike hit the neighbourhood.",
+            "The Israeli military says the strikes hit a neighborhood.",
+        ),
+        (
+            "L'armée israélienne a affirmé avoir visé des combattants.",
+            "L'ARMEE ISRAELIENNE a affirme avoir vise les combattants.",
+        ),
+        (
+            "Gaza's Health Ministry said 23 people were killed on Tuesday.",
+            "Gaza's health ministry says 23 people were killed Tuesday.",
+        ),
+    ],
+)
+def test_small_copy_edits_leave_the_shingles_alone(wire: str, edited: str) -> None:
+    """Possessive to adjective, plural, spelling of the last letters, accents and capitals,
+    function words: none of them changes a shingle."""
+    assert shingle_hashes(wire).tolist() == shingle_hashes(edited).tolist()
+    assert len(shingle_hashes(wire)) >= 3
+
+
+def test_shingles_are_the_same_in_every_process() -> None:
+    """Python's hash() of a string changes with each process; the shingles must not."""
+    code = (
+        "import sys; from pipeline.cluster import shingle_hashes; "
+        "print(shingle_hashes(sys.stdin.read()).tolist())"
+    )
+    text = story(JENINE)
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            input=text,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert outputs == {str(shingle_hashes(text).tolist()) + "\n"}
+
+
+# --- Agency ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "authors", "agency"),
+    [
+        ("KHAN YOUNIS, Gaza Strip (AP) — Israeli strikes on two homes ...", [], "Associated Press"),
+        ("JERUSALEM (AP) — The cabinet met on Sunday.", [], "Associated Press"),
+        ("BEIRUT, Nov 3 (Reuters) - Israeli air strikes ...", [], "Reuters"),
+        ("(Reuters) - Oil prices rose on Monday.", [], "Reuters"),
+        ("JÉNINE (AFP) — Au moins neuf Palestiniens ...", [], "AFP"),
+        ("UNITED NATIONS (CP) — The General Assembly voted.", [], "The Canadian Press"),
+        ("OTTAWA — The Canadian Press\n\nThe federal government has suspended ...", [], "The Canadian Press"),
+        ("OTTAWA (The Canadian Press) — The federal government ...", [], "The Canadian Press"),
+        ("MONTRÉAL — La Presse Canadienne\n\nDes milliers de personnes ...", [], "The Canadian Press"),
+        ("By Jane Doe, The Associated Press\n\nJERUSALEM — The cabinet met.", [], "Associated Press"),
+        ("Par Jean Roy, La Presse Canadienne\n\nDes milliers ...", [], "The Canadian Press"),
+        ("The cabinet met.", ["Associated Press"], "Associated Press"),
+        ("The cabinet met.", ["Jane Doe, The Associated Press"], "Associated Press"),
+        ("The cabinet met.", ["By Jane Doe", "The Canadian Press"], "The Canadian Press"),
+        ("The cabinet met.", ["AFP"], "AFP"),
+        ("Le cabinet s'est réuni.", ["Agence France-Presse"], "AFP"),
+        ("Le cabinet s'est réuni.", ["La Presse Canadienne"], "The Canadian Press"),
+        ("The cabinet met.", ["Staff", "Reuters"], "Reuters"),
+    ],
+)
+def test_agency_from_byline_or_dateline(text: str, authors: list[str], agency: str) -> None:
+    assert wire_agency(text, authors) == agency
+
+
+BODY = "\n\n".join(paragraphs(TRANSIT)[:4])
+
+
+@pytest.mark.parametrize(
+    ("last_line", "agency"),
+    [
+        ("— With files from The Associated Press", "Associated Press"),
+        ("With files from Reuters", "Reuters"),
+        ("With files from The Canadian Press and Reuters", "The Canadian Press"),
+        ("This report by The Canadian Press was first published Sept. 12, 2024.", "The Canadian Press"),
+        (
+            "Associated Press writer Lea Marchetti in Jerusalem contributed to this report.",
+            "Associated Press",
+        ),
+        ("(Reporting by Laila Bassam; Editing by Alex Richardson)", "Reuters"),
+        ("Ce texte a été rédigé avec l'aide de l'Agence France-Presse.", "AFP"),
+        ("Avec l'AFP", "AFP"),
+        ("Avec des informations de La Presse Canadienne", "The Canadian Press"),
+        ("— The Associated Press", "Associated Press"),
+    ],
+)
+def test_agency_from_a_credit_at_the_foot(last_line: str, agency: str) -> None:
+    """A staff story "with files from" an agency is partly wire copy: the agency is returned."""
+    assert wire_agency(f"{BODY}\n\n{last_line}") == agency
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "OTTAWA — The federal budget was tabled on Tuesday.",
+        BODY + "\n\nReuters reported that the talks failed, citing two officials.",
+        "Bayport council voted on Wednesday. " * 3 + "\n\n" + BODY + "\n\nReuters reported that ...",
+        "Israel struck the camp overnight, Reuters reported on Tuesday, citing officials.",
+        "The Associated Press has learned that the talks stalled.\n\n" + BODY,
+        "Le Parti conservateur (PC) a voté contre la motion mardi.",
+        BODY + "\n\nLe ministre a accordé un entretien avec Reuters la semaine dernière.",
+        BODY + "\n\nAssociated Press reporters saw the convoy turn back.",
+        "A former Associated Press cameraman was among the dead. " * 8,
+    ],
+)
+def test_agency_merely_mentioned_is_not_a_credit(text: str) -> None:
+    assert wire_agency(text) is None
+    assert wire_agency(text, ["Jane Doe", "Staff"]) is None
+
+
+def test_byline_wins_over_a_credit_at_the_foot() -> None:
+    text = f"{BODY}\n\nWith files from Reuters"
+    assert wire_agency(text, ["The Canadian Press"]) == "The Canadian Press"
+
+
+def test_fixture_stories_credit_their_agencies() -> None:
+    assert wire_agency(story(KHAN_YOUNIS)) == "Associated Press"
+    assert wire_agency(story(ARMS)) == "The Canadian Press"  # only the credit at the foot
+    assert wire_agency(story(JENINE)) == "AFP"
+    assert wire_agency(story(BEIRUT)) == "Reuters"
+    assert wire_agency(story(MONTREAL)) == "AFP"  # "rédigé avec l'aide de l'Agence France-Presse"
+    assert wire_agency(story(TRANSIT)) is None
+
+
+# --- The original of a cluster --------------------------------------------------------------------
+
+T0 = datetime(2024, 10, 7, 12, 0, tzinfo=UTC)
+
+
+def member(
+    article_id: int,
+    agency: str | None = None,
+    published: timedelta | None = None,
+    seen: timedelta = timedelta(0),
+    outlet: str = "outlet",
+) -> Member:
+    return Member(article_id, outlet, agency, T0 + published if published is not None else None, T0 + seen)
+
+
+def test_originator_prefers_the_copy_with_an_agency_credit() -> None:
+    staff = member(1, None, published=timedelta(hours=-5))
+    credited = member(2, "Associated Press", published=timedelta(hours=1))
+    assert originator_of([staff, credited]) == credited
+
+
+def test_originator_then_earliest_published_with_unknown_dates_last() -> None:
+    early = member(5, "Reuters", published=timedelta(hours=-2), seen=timedelta(hours=3))
+    late = member(3, "Reuters", published=timedelta(hours=1), seen=timedelta(hours=-9))
+    undated = member(1, "Reuters", published=None, seen=timedelta(hours=-10))
+    assert originator_of([late, undated, early]) == early
+    assert originator_of([undated, late]) == late
+
+
+def test_originator_then_earliest_seen_then_lowest_id() -> None:
+    a = member(9, None, published=None, seen=timedelta(minutes=5))
+    b = member(8, None, published=None, seen=timedelta(minutes=1))
+    c = member(4, None, published=None, seen=timedelta(minutes=1))
+    assert originator_of([a, b, c]) == c
+    assert originator_of([a, b]) == b
+
+
+def test_originator_compares_naive_and_aware_dates_as_utc() -> None:
+    naive = Member(1, "o", None, datetime(2024, 10, 7, 11, 0), datetime(2024, 10, 7, 11, 0))
+    aware = member(2, None, published=timedelta(0))  # 12:00 UTC
+    assert originator_of([aware, naive]) == naive
+
+
+def test_originator_of_nothing_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        originator_of([])
+
+
+def test_cluster_agency_is_the_most_common_credit() -> None:
+    members = [
+        member(1, "Reuters", published=timedelta(hours=-3)),
+        member(2, "Associated Press", published=timedelta(hours=1)),
+        member(3, "Associated Press", published=timedelta(hours=2)),
+        member(4, None, published=timedelta(hours=-9)),
+    ]
+    assert cluster_agency(members) == "Associated Press"
+
+
+def test_cluster_agency_tie_goes_to_the_earliest_and_none_without_credit() -> None:
+    members = [
+        member(1, "Reuters", published=timedelta(hours=2)),
+        member(2, "AFP", published=timedelta(hours=-1)),
+        member(3, "Reuters", published=None, seen=timedelta(hours=-20)),
+        member(4, "AFP", published=timedelta(hours=5)),
+    ]
+    assert cluster_agency(members) == "AFP"
+    assert cluster_agency([member(1), member(2)]) is None
+    assert cluster_agency([]) is None
