@@ -136,12 +136,16 @@ def draft_alert(
         return None
     now = now or datetime.now(UTC)
     labels = ", ".join(LABELS["en"][c] for c in wanted[:3])
+    summary = f"{score.kind}: {labels}"
+    if art.wire_agency:
+        also = f"; also in {len(art.republishers)} other outlet(s)" if art.republishers else ""
+        summary += f" (wire copy from {art.wire_agency}: write to the agency too{also})"
     return AlertDraft(
         kind=score.kind,
         severity=score.severity,
         priority=priority(score.severity, int(outlet.get("reach", 3)), art.published, now, score.kind),
         categories=wanted,
-        summary=f"{score.kind}: {labels}",
+        summary=summary,
         evidence=[e for e in score.evidence if e.category in wanted][:MAX_EVIDENCE],
         letter=write_letter(score, art, outlet, wanted, templates, points),
     )

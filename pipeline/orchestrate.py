@@ -27,7 +27,7 @@ from .rules import RuleSet, load_rules
 from .score import Scorer, Thresholds
 from .settings import Settings
 from .store import Store
-from .store.views import PendingEntry
+from .store.views import PendingEntry, WireCopy
 
 log = logging.getLogger(__name__)
 CLUSTER_WINDOW = timedelta(days=3)
@@ -109,14 +109,19 @@ def poll_sources(p: Pipeline, now: datetime) -> None:
     Poller(p.settings, p.store, p.fetcher, p.count, p.rng).poll_due(now)
 
 
-def _article_info(doc: Extracted, entry: PendingEntry, url: str) -> ArticleInfo:
-    published = entry.published_at
+def _article_info(doc: Extracted, entry: PendingEntry, url: str, wire: WireCopy | None) -> ArticleInfo:
     return ArticleInfo(
         title=doc.title or entry.title,
         text=doc.text,
         url=url,
-        published=published,
+        published=entry.published_at,
         language=doc.language or "en",
+        wire_agency=(wire.agency if wire else None) or cluster.wire_agency(doc.text, doc.authors),
+        republishers=tuple(
+            dict.fromkeys(m.outlet_name for m in wire.copies if m.outlet_id != entry.outlet_id)
+        )
+        if wire
+        else (),
     )
 
 
@@ -150,9 +155,8 @@ def _store_article(
         _page_failed(p, entry, page)
         return None
     doc = extract.extract_html(page.body, source=page.final_url, url=page.final_url)
-    if doc.status != "ok":
-        doc.text = entry.summary  # keep what the feed gave, and say so
-        doc.title = doc.title or entry.title
+    doc.title = doc.title or entry.title
+    doc.text, partial = partial_text(doc, entry.summary)
     url = _article_url(doc.canonical_url, page.final_url)
     existing = p.store.article_id_for_url(url)
     if existing is not None:
@@ -160,11 +164,32 @@ def _store_article(
         p.count("duplicates")
         return None
     agency = cluster.wire_agency(doc.text, doc.authors)
-    article_id = p.store.save_article(entry.outlet_id, url, doc, entry.summary, entry.published_at, agency)
-    _cluster(p, article_id, doc.text, agency)
+    article_id = p.store.save_article(
+        entry.outlet_id, url, doc, entry.summary, entry.published_at, agency, partial
+    )
+    if p.settings.keep_raw_pages:
+        p.store.save_raw_page(article_id, page.final_url, page.body, page.status, page.content_type)
+    if doc.status == "ok":
+        _cluster(p, article_id, doc.text)
     p.store.mark_entry(entry.id, "processed", article_id=article_id)
     p.count("articles")
+    p.count("partial", int(partial is not None))
     return article_id, entry, doc
+
+
+def partial_text(doc: Extracted, summary: str) -> tuple[str, str | None]:
+    """The text to store and score, and why it is less than the full article (None when it is
+    not). A paywall, a teaser shorter than the feed's summary or an unreadable page keeps the
+    longer of the page text and the summary, so scoring uses whatever is available."""
+    page_words, summary_words = len(doc.text.split()), len(summary.split())
+    text = doc.text if page_words >= summary_words else summary
+    if doc.status != "ok":
+        return summary, f"{doc.status}: {doc.reason or 'no article text'}; feed summary kept"
+    if doc.paywalled:
+        return text, "paywall: only the text before the subscription prompt"
+    if page_words < summary_words:
+        return text, f"page text ({page_words} words) shorter than the feed summary ({summary_words})"
+    return text, None
 
 
 def _article_url(declared: str | None, fetched: str) -> str:
@@ -204,10 +229,10 @@ def _page_failed(p: Pipeline, entry: PendingEntry, page: FetchResult | Deferred)
     p.store.retry_entry(entry.id, retry, page.error or f"HTTP {page.status}", p.settings.page_attempts)
 
 
-def _cluster(p: Pipeline, article_id: int, text: str, agency: str | None) -> None:
+def _cluster(p: Pipeline, article_id: int, text: str) -> None:
     match = p.copies.find(text, exclude=article_id)
     if match is not None:
-        p.store.join_cluster(article_id, match, agency)
+        p.store.join_cluster(article_id, match)
         p.count("clustered")
     p.copies.add(article_id, text)
 
@@ -215,8 +240,8 @@ def _cluster(p: Pipeline, article_id: int, text: str, agency: str | None) -> Non
 def _load_copies(p: Pipeline) -> None:
     """Index the stories of the last few days once per cycle, for wire-copy matching."""
     p.copies = cluster.CopyIndex()
-    for article_id, text, _cluster_id in p.store.recent_for_clustering(datetime.now(UTC) - CLUSTER_WINDOW):
-        p.copies.add(article_id, text)
+    since = datetime.now(UTC) - CLUSTER_WINDOW
+    p.copies.add_many((article_id, text) for article_id, text, _c in p.store.recent_for_clustering(since))
 
 
 def _score_and_alert(p: Pipeline, batch: list[tuple[int, PendingEntry, Extracted]]) -> None:
@@ -227,10 +252,13 @@ def _score_and_alert(p: Pipeline, batch: list[tuple[int, PendingEntry, Extracted
         score_id = p.store.save_score(article_id, score)
         p.count("scored")
         p.count("relevant", int(score.relevant))
+        if score.alert and (earlier := p.store.cluster_alert(article_id)) is not None:
+            p.store.note_wire_copy(earlier, article_id)  # one alert per wire story
+            p.count("wire_copies_joined")
+            continue
         outlet = p.feeds.outlet(entry.outlet_id).model_dump(mode="json")
-        draft = draft_alert(
-            score, _article_info(doc, entry, entry.canonical_url), outlet, p.templates, p.points
-        )
+        info = _article_info(doc, entry, entry.canonical_url, p.store.wire_copy(article_id))
+        draft = draft_alert(score, info, outlet, p.templates, p.points)
         if draft is not None and p.store.create_alert(article_id, score_id, draft) is not None:
             p.count("alerts")
             p.store.watch_article(article_id, p.settings.revisit_schedule_hours)
@@ -244,7 +272,7 @@ def revisit_articles(p: Pipeline, now: datetime) -> None:
     for target in p.store.revisit_targets(now):
         page = p.fetch_page(target.url)
         doc = extract.extract_html(page.body, source=page.final_url, url=page.final_url) if page.ok else None
-        if doc is None or doc.status != "ok":
+        if doc is None or doc.status != "ok" or _teaser_of(doc, target.text):
             p.store.record_revisit(target.article_id, schedule, None)
             p.count("revisit_errors")
             continue
@@ -252,9 +280,28 @@ def revisit_articles(p: Pipeline, now: datetime) -> None:
         outcome = p.store.record_revisit(
             target.article_id, schedule, (doc.title, doc.text, rev.diff, rev.correction_note)
         )
+        if outcome.changed and p.settings.keep_raw_pages:
+            p.store.save_raw_page(
+                target.article_id,
+                page.final_url,
+                page.body,
+                page.status,
+                page.content_type,
+                outcome.version_id,
+            )
         p.count("revisits")
         p.count("articles_changed", int(outcome.changed))
         p.count("candidate_outcomes", int(outcome.outcome_id is not None))
+
+
+def _teaser_of(doc: Extracted, stored: str) -> bool:
+    """A paywalled re-fetch shorter than what is stored is the paywall, not an edit."""
+    return doc.paywalled and len(doc.text.split()) < len(stored.split())
+
+
+def prune_raw_pages(p: Pipeline, now: datetime) -> None:
+    s = p.settings
+    p.count("raw_pages_pruned", p.store.prune_raw_pages(now, s.raw_page_days, s.raw_page_alerted_days))
 
 
 def run_cycle(p: Pipeline, progress: Progress | None = None) -> dict[str, int]:
@@ -266,6 +313,7 @@ def run_cycle(p: Pipeline, progress: Progress | None = None) -> dict[str, int]:
         poll_sources(p, now)
         process_entries(p, progress)
         revisit_articles(p, now)
+        prune_raw_pages(p, now)
     except Exception as exc:
         p.store.finish_run(run_id, p.stats, "failed", f"{type(exc).__name__}: {exc}")
         raise

@@ -40,3 +40,16 @@ def write_lines(objs: Iterable[Any], out: IO[str]) -> int:
         out.write(dumps(obj) + "\n")
         n += 1
     return n
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Write *data* to a temporary name beside *path*, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -30,9 +30,7 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="", description="SQLAlchemy URL; empty means a SQLite file in data_dir."
     )
-    data_dir: Path = Field(
-        default=Path("var"), description="Where the SQLite file, raw pages and exports live."
-    )
+    data_dir: Path = Field(default=Path("var"), description="Where the SQLite file and exports live.")
     feeds_file: Path = Field(default=Path("feeds.yaml"), description="Outlets and sources.")
     alerts_dir: Path = Field(
         default=Path("alerts"), description="rules.yaml, talking_points.yaml, templates/."
@@ -96,6 +94,13 @@ class Settings(BaseSettings):
     )
     revisit_sample: float = Field(
         default=0.05, ge=0, le=1, description="Share of articles without an alert that are watched too."
+    )
+    keep_raw_pages: bool = Field(
+        default=True, description="Store each article page as fetched (gzip) as evidence."
+    )
+    raw_page_days: int = Field(default=90, ge=0, description="Days raw pages are kept (0 = for ever).")
+    raw_page_alerted_days: int = Field(
+        default=0, ge=0, description="Days raw pages of alerted articles are kept (0 = for ever)."
     )
     max_entries_per_cycle: int = Field(default=500, ge=1, description="Entries processed per cycle.")
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..cli import echo_json, opened_store, settings_of
 from ..errors import InputError
+from ..outfile import write_bytes_atomically
+
+if TYPE_CHECKING:
+    from ..store.pages import RawPageInfo
 
 
 @click.group()
@@ -118,6 +124,8 @@ def article() -> None:
     \b
     Example:
       mediawatch article history 12
+      mediawatch article pages 12
+      mediawatch article page 12 --out copy.html
     """
 
 
@@ -146,6 +154,77 @@ def article_history(ctx: click.Context, article_id: int, fmt: str) -> None:
         click.echo(f"version {n}  {v['fetched_at']:%Y-%m-%d %H:%M} UTC  {v['title']}{flag}")
         for line in (v["diff"] or "").splitlines():
             click.echo(f"    {line}")
+
+
+@article.command("pages")
+@click.argument("article_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def article_pages(ctx: click.Context, article_id: int, fmt: str) -> None:
+    """The stored copies of an article's page (as fetched, gzip-compressed in the database).
+
+    \b
+    Example:
+      mediawatch article pages 12 --format json
+    """
+    with opened_store(settings_of(ctx)) as store:
+        pages = store.raw_pages(article_id)
+    if fmt == "json":
+        echo_json([_page_dict(p) for p in pages])
+        return
+    if not pages:
+        click.echo(f"article {article_id}: no stored pages (kept for RAW_PAGE_DAYS; see the README)")
+    for p in pages:
+        changed = f"  version {p.version_id}" if p.version_id else ""
+        click.echo(
+            f"page {p.id}  {p.fetched_at:%Y-%m-%d %H:%M} UTC  HTTP {p.http_status}  "
+            f"{p.size:,} bytes ({p.stored:,} stored){changed}  {p.url}"
+        )
+
+
+@article.command("page")
+@click.argument("article_id", type=int)
+@click.option("--id", "raw_id", type=int, help="Which stored page (default: the latest).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not to stdout.")
+@click.pass_context
+def article_page(ctx: click.Context, article_id: int, raw_id: int | None, out: Path | None) -> None:
+    """Write a stored page exactly as it was fetched.
+
+    \b
+    Example:
+      mediawatch article page 12 --out article-12.html
+    """
+    with opened_store(settings_of(ctx)) as store:
+        pages = store.raw_pages(article_id)
+        chosen = [p for p in pages if raw_id is None or p.id == raw_id]
+        if not chosen:
+            which = f"page {raw_id}" if raw_id is not None else "pages"
+            raise InputError(
+                f"article {article_id}: no stored {which} (see `mediawatch article pages {article_id}`)"
+            )
+        found = store.raw_page(chosen[-1].id)
+    assert found is not None
+    body = found[1]
+    if out is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    else:
+        write_bytes_atomically(out, body)
+        click.echo(f"{len(body):,} bytes written to {out}", err=True)
+
+
+def _page_dict(p: RawPageInfo) -> dict[str, object]:
+    return {
+        "id": p.id,
+        "fetched_at": p.fetched_at.isoformat(),
+        "url": p.url,
+        "http_status": p.http_status,
+        "content_type": p.content_type,
+        "size": p.size,
+        "stored_bytes": p.stored,
+        "sha256": p.sha256,
+        "version_id": p.version_id,
+    }
 
 
 @click.group()

@@ -9,9 +9,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..records import AlertDraft
+from .articles import load_wire_copy
 from .base import StoreBase, utcnow
 from .schema import Alert, Article, Letter, Outcome, Outlet, ScoreRow
-from .views import AlertDetail, AlertView, LetterView
+from .views import AlertDetail, AlertView, ArticlePage, LetterView
 
 
 def _alert_query() -> Select[Alert, Article, Outlet]:
@@ -39,6 +40,7 @@ def _view(alert: Alert, article: Article, outlet: Outlet) -> AlertView:
         outlet_name=outlet.name,
         language=article.language,
         published_at=article.published_at,
+        partial=article.partial,
     )
 
 
@@ -141,14 +143,6 @@ class AlertsStore(StoreBase):
             alert, article, outlet = row
             score = s.get_one(ScoreRow, alert.score_id)
             letters = s.scalars(select(Letter).where(Letter.alert_id == alert_id).order_by(Letter.id))
-            cluster = []
-            if article.cluster_id is not None:
-                others = s.execute(
-                    select(Article.id, Article.title, Article.url, Article.outlet_id).where(
-                        Article.cluster_id == article.cluster_id, Article.id != article.id
-                    )
-                )
-                cluster = [dict(id=o[0], title=o[1], url=o[2], outlet=o[3]) for o in others]
             return AlertDetail(
                 alert=_view(alert, article, outlet),
                 text=article.text,
@@ -169,8 +163,16 @@ class AlertsStore(StoreBase):
                     for x in letters
                 ],
                 outlet_config=dict(outlet.config),
-                cluster=cluster,
+                wire=load_wire_copy(s, article.cluster_id) if article.cluster_id is not None else None,
                 wire_agency=article.wire_agency,
+                page=ArticlePage(
+                    article.section,
+                    article.updated_on,
+                    article.paywalled,
+                    article.partial,
+                    article.partial_reason,
+                    article.status,
+                ),
             )
 
     def export_articles(self) -> Iterator[dict[str, Any]]:

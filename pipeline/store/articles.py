@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..cluster import Member, cluster_agency, originator_of
 from ..records import Extracted, Score
 from .base import StoreBase, utcnow
-from .schema import Alert, Article, ArticleVersion, Cluster, Letter, Outcome, ScoreRow
-from .views import RevisitOutcome, RevisitTarget
+from .schema import Alert, Article, ArticleVersion, Cluster, Letter, Outcome, Outlet, ScoreRow
+from .views import RevisitOutcome, RevisitTarget, WireCopy, WireMember
 
 
 def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
 
 
 class ArticlesStore(StoreBase):
@@ -32,8 +40,10 @@ class ArticlesStore(StoreBase):
         summary: str,
         published: datetime | None,
         wire_agency: str | None,
+        partial_reason: str | None = None,
     ) -> int:
-        """Insert the article (first version) or return the existing one's id for *url*."""
+        """Insert the article (first version) or return the existing one's id for *url*.
+        *partial_reason*, when given, marks the text as less than the full article."""
         now = utcnow()
         digest = content_hash(doc.title, doc.text)
         with self.sessions.begin() as s:
@@ -51,6 +61,11 @@ class ArticlesStore(StoreBase):
                 authors=list(doc.authors),
                 status=doc.status,
                 wire_agency=wire_agency,
+                section=(doc.section or None) and doc.section[:200],
+                updated_on=_day(doc.updated),
+                paywalled=doc.paywalled,
+                partial=partial_reason is not None,
+                partial_reason=partial_reason,
                 content_hash=digest,
                 first_seen_at=now,
                 last_fetched_at=now,
@@ -78,20 +93,52 @@ class ArticlesStore(StoreBase):
             )
             return [(r[0], r[1], r[2]) for r in rows]
 
-    def join_cluster(self, article_id: int, other_id: int, originator: str | None) -> int:
-        """Put *article_id* in *other_id*'s cluster (creating it); return the cluster id."""
+    def join_cluster(self, article_id: int, other_id: int) -> int:
+        """Put *article_id* in *other_id*'s cluster (creating it); return the cluster id. The
+        cluster's agency and original copy are decided again from all its members."""
         with self.sessions.begin() as s:
             other = s.get_one(Article, other_id)
             if other.cluster_id is None:
-                cluster = Cluster(originator=originator or other.wire_agency, created_at=utcnow())
+                cluster = Cluster(created_at=utcnow())
                 s.add(cluster)
                 s.flush()
                 other.cluster_id = cluster.id
             else:
                 cluster = s.get_one(Cluster, other.cluster_id)
-                cluster.originator = cluster.originator or originator
             s.get_one(Article, article_id).cluster_id = cluster.id
+            s.flush()
+            members = [
+                Member(a.id, a.outlet_id, a.wire_agency, a.published_at, a.first_seen_at)
+                for a in s.scalars(select(Article).where(Article.cluster_id == cluster.id))
+            ]
+            cluster.originator = cluster_agency(members)
+            cluster.origin_article_id = originator_of(members).article_id
             return cluster.id
+
+    def cluster_alert(self, article_id: int) -> int | None:
+        """The alert already raised on another copy of this article's wire story, if any."""
+        with self.session() as s:
+            cluster_id = s.scalar(select(Article.cluster_id).where(Article.id == article_id))
+            if cluster_id is None:
+                return None
+            return s.scalar(
+                select(Alert.id)
+                .join(Article, Article.id == Alert.article_id)
+                .where(Article.cluster_id == cluster_id, Article.id != article_id)
+                .order_by(Alert.id)
+                .limit(1)
+            )
+
+    def wire_copy(self, article_id: int) -> WireCopy | None:
+        """The wire story this article belongs to: agency, original copy and republishers."""
+        with self.session() as s:
+            cluster_id = s.scalar(select(Article.cluster_id).where(Article.id == article_id))
+            return load_wire_copy(s, cluster_id) if cluster_id is not None else None
+
+    def note_wire_copy(self, alert_id: int, article_id: int) -> None:
+        """Record that another copy of an alerted wire story arrived (no second alert)."""
+        with self.sessions.begin() as s:
+            s.add(self._audit_row("pipeline", "wire_copy_joined", "alert", alert_id, {"article": article_id}))
 
     def save_score(self, article_id: int, score: Score) -> int:
         """Store a score; the same article, model and text is stored once."""
@@ -233,3 +280,15 @@ class ArticlesStore(StoreBase):
                 }
                 for v in rows
             ]
+
+
+def load_wire_copy(s: Session, cluster_id: int) -> WireCopy:
+    cluster = s.get_one(Cluster, cluster_id)
+    rows = s.execute(
+        select(Article.id, Article.title, Article.url, Outlet.id, Outlet.name)
+        .join(Outlet, Outlet.id == Article.outlet_id)
+        .where(Article.cluster_id == cluster_id)
+        .order_by(Article.first_seen_at, Article.id)
+    )
+    copies = [WireMember(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    return WireCopy(cluster.id, cluster.originator, cluster.origin_article_id, copies)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -115,7 +117,11 @@ class Entry(Base):
 class Cluster(Base):
     __tablename__ = "clusters"
     id: Mapped[int] = mapped_column(primary_key=True)
-    originator: Mapped[str | None] = mapped_column(String(100))
+    originator: Mapped[str | None] = mapped_column(String(100))  # the agency ("The Canadian Press")
+    # the copy treated as the original (agency credit first, then earliest published)
+    origin_article_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", use_alter=True, name="fk_clusters_origin_article_id")
+    )
     created_at: Mapped[datetime]
 
 
@@ -133,6 +139,13 @@ class Article(Base):
     status: Mapped[str] = mapped_column(String(16), default="ok")
     wire_agency: Mapped[str | None] = mapped_column(String(100))
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id"), index=True)
+    section: Mapped[str | None] = mapped_column(String(200))
+    updated_on: Mapped[date | None] = mapped_column(Date)  # the page's "updated" date, if later
+    paywalled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # partial: the page gave less than a full article (paywall, teaser shorter than the feed
+    # summary, unreadable page); ``text`` then holds the longer of page text and feed summary
+    partial: Mapped[bool] = mapped_column(Boolean, default=False)
+    partial_reason: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     first_seen_at: Mapped[datetime]
     last_fetched_at: Mapped[datetime]
@@ -151,6 +164,22 @@ class ArticleVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     diff: Mapped[str | None] = mapped_column(Text)
     correction_note: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RawPage(Base):
+    """An article page as fetched (gzip-compressed), kept as evidence for a retention period."""
+
+    __tablename__ = "raw_pages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("article_versions.id"))
+    fetched_at: Mapped[datetime] = mapped_column(index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    http_status: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(200), default="")
+    size: Mapped[int] = mapped_column(Integer)  # bytes before compression
+    sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # gzip, loaded when asked for
 
 
 class ScoreRow(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -70,6 +70,52 @@ class RevisitTarget:
 
 
 @dataclass(slots=True)
+class WireMember:
+    article_id: int
+    title: str
+    url: str
+    outlet_id: str
+    outlet_name: str
+
+
+@dataclass(slots=True)
+class WireCopy:
+    """One wire story as it ran in several outlets."""
+
+    cluster_id: int
+    agency: str | None  # "The Canadian Press", from bylines and datelines
+    origin_article_id: int | None  # the copy treated as the original
+    copies: list[WireMember]  # every copy, first seen first
+
+    @property
+    def origin(self) -> WireMember | None:
+        return next((c for c in self.copies if c.article_id == self.origin_article_id), None)
+
+    def republishers(self, besides: int | None = None) -> list[WireMember]:
+        """Copies other than the original (and other than *besides*)."""
+        return [c for c in self.copies if c.article_id not in (self.origin_article_id, besides)]
+
+    def as_dict(self) -> dict[str, Any]:
+        origin = self.origin
+        return {
+            "cluster_id": self.cluster_id,
+            "agency": self.agency,
+            "origin": _member(origin) if origin else None,
+            "republishers": [_member(c) for c in self.republishers()],
+        }
+
+
+def _member(m: WireMember) -> dict[str, Any]:
+    return {
+        "article_id": m.article_id,
+        "title": m.title,
+        "url": m.url,
+        "outlet": m.outlet_id,
+        "outlet_name": m.outlet_name,
+    }
+
+
+@dataclass(slots=True)
 class AlertView:
     id: int
     status: str
@@ -86,6 +132,7 @@ class AlertView:
     outlet_name: str
     language: str | None
     published_at: datetime | None
+    partial: bool = False  # the article text is incomplete (paywall, teaser)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +152,7 @@ class AlertView:
                 "outlet_name": self.outlet_name,
                 "language": self.language,
                 "published": self.published_at.isoformat() if self.published_at else None,
+                "partial": self.partial,
             },
         }
 
@@ -130,13 +178,23 @@ class AlertDetail:
     relevance: float
     letters: list[LetterView] = field(default_factory=list)
     outlet_config: dict[str, Any] = field(default_factory=dict)
-    cluster: list[dict[str, Any]] = field(default_factory=list)
-    wire_agency: str | None = None
+    wire: WireCopy | None = None  # the wire story, when the article is one of several copies
+    wire_agency: str | None = None  # the agency credited on this copy
+    page: ArticlePage | None = None
+
+    @property
+    def republishers(self) -> list[WireMember]:
+        """Other outlets' copies of the same wire story."""
+        if self.wire is None:
+            return []
+        return [c for c in self.wire.copies if c.article_id != self.alert.article_id]
 
     def as_dict(self) -> dict[str, Any]:
         out = self.alert.as_dict()
         out["article"]["text"] = self.text
         out["article"]["wire_agency"] = self.wire_agency
+        if self.page is not None:
+            out["article"].update(self.page.as_dict())
         out.update(
             evidence=self.evidence,
             relevance=round(self.relevance, 4),
@@ -154,6 +212,29 @@ class AlertDetail:
                 }
                 for x in self.letters
             ],
-            republished_by=self.cluster,
+            wire=self.wire.as_dict() if self.wire else None,
+            republished_by=[_member(c) for c in self.republishers],
         )
         return out
+
+
+@dataclass(slots=True)
+class ArticlePage:
+    """What the page gave: whether the text is partial, its section and updated date."""
+
+    section: str | None
+    updated_on: date | None
+    paywalled: bool
+    partial: bool
+    partial_reason: str | None
+    status: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "section": self.section,
+            "updated": self.updated_on.isoformat() if self.updated_on else None,
+            "paywalled": self.paywalled,
+            "partial": self.partial,
+            "partial_reason": self.partial_reason,
+            "extraction_status": self.status,
+        }

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -52,6 +52,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     templates.env.filters["word_diff"] = word_diff
     _pages(app, store, templates)
     _source_views(app, store, settings, templates)
+    _stored_pages(app, store)
     _api(app, store)
     return app
 
@@ -89,9 +90,55 @@ def _pages(app: FastAPI, store: Store, templates: Jinja2Templates) -> None:
                 "groups": group_evidence(detail.evidence),
                 "versions": store.versions(detail.alert.article_id),
                 "outcomes": store.alert_outcomes(alert_id),
+                "raw_pages": store.raw_pages(detail.alert.article_id),
                 "mailto": mailto(letter.recipient, letter.subject, letter.body) if letter else None,
             },
         )
+
+
+# A stored page is the outlet's HTML: hostile by default. It opens in a sandbox (no scripts, no
+# forms, its own origin) and may load nothing from the network (no trackers, no live images).
+STORED_PAGE_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def _stored_pages(app: FastAPI, store: Store) -> None:
+    @app.get("/articles/{article_id}/pages/{raw_id}", include_in_schema=False)
+    def stored_page(article_id: int, raw_id: int, download: bool = False) -> Response:
+        found = store.raw_page(raw_id)
+        if found is None or found[0].article_id != article_id:
+            raise HTTPException(404, f"no stored page {raw_id} for article {article_id}")
+        info, body = found
+        charset = info.content_type.partition("charset=")[2].split(";")[0].strip()
+        disposition = "attachment" if download else "inline"
+        return Response(
+            body,
+            media_type=f"text/html; charset={charset}" if charset else "text/html",
+            headers={
+                "Content-Security-Policy": STORED_PAGE_CSP,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "Content-Disposition": f'{disposition}; filename="article-{article_id}-page-{raw_id}.html"',
+            },
+        )
+
+    @app.get("/api/articles/{article_id}/pages")
+    def api_stored_pages(article_id: int) -> list[dict[str, Any]]:
+        """Stored copies of the article's page (as fetched, before extraction), oldest first."""
+        return [
+            {
+                "id": r.id,
+                "fetched_at": r.fetched_at.isoformat(),
+                "url": r.url,
+                "http_status": r.http_status,
+                "content_type": r.content_type,
+                "size": r.size,
+                "stored_bytes": r.stored,
+                "sha256": r.sha256,
+                "version_id": r.version_id,
+                "href": f"/articles/{article_id}/pages/{r.id}",
+            }
+            for r in store.raw_pages(article_id)
+        ]
 
 
 def _source_views(app: FastAPI, store: Store, settings: Settings, templates: Jinja2Templates) -> None:
