@@ -36,10 +36,14 @@ from __future__ import annotations
 import codecs
 import functools
 import gzip
+import importlib.util
 import io
 import json
 import logging
 import re
+import sys
+import types
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -48,11 +52,48 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import trafilatura
+import lxml.html
 from lxml import etree
 
 from .errors import InputError
 from .records import Extracted
+
+
+class _OnFirstUse(types.ModuleType):
+    """Stands in for a module until one of its attributes is read, then imports the real one."""
+
+    def __getattr__(self, attr: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def _import_trafilatura() -> Any:
+    """``import trafilatura``, without the py3langid import it makes at start-up.
+
+    trafilatura imports py3langid, and py3langid imports numpy: 80 ms of every ``mediawatch
+    extract`` process. trafilatura reads it only in its ``target_language`` filter, which we never
+    use; ``detect_language`` needs it only for text that function words leave open. So, unless
+    something imported py3langid already, trafilatura gets a stand-in that imports the real module
+    if it is ever used. (``importlib.util.LazyLoader`` cannot do this: ``import`` itself reads the
+    module's ``__spec__``, which loads it.)
+    """
+    name = "py3langid"
+    if name in sys.modules or importlib.util.find_spec(name) is None:
+        import trafilatura
+
+        return trafilatura
+    stand_in = _OnFirstUse(name)
+    sys.modules[name] = stand_in
+    try:
+        import trafilatura
+    finally:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]  # our own imports get the real module
+    return trafilatura
+
+
+trafilatura = _import_trafilatura()
 
 log = logging.getLogger(__name__)
 
@@ -133,13 +174,14 @@ def decode_html(raw: bytes) -> str:
 
 
 def _extract(html: str | bytes, source: str, url: str | None) -> Extracted:
-    text, note = _to_text(html)
-    tree = _parse(text)
+    page = _to_text(html)
+    text = page.text
+    tree = _parse(page)
     meta = _metadata(tree, url)
     body, cut_at_prompt = _clean_text(_article_text(tree, _french(tree, meta)), meta.title)
     paywalled = cut_at_prompt or meta.paywalled or _paywall_prompt_on_page(text, tree)
     words = len(body.split())
-    status, reason = (OK, note) if words >= MIN_WORDS else _no_article(tree, words, paywalled)
+    status, reason = (OK, page.note) if words >= MIN_WORDS else _no_article(tree, words, paywalled)
     published, updated = _dates(tree, meta, url)
     return Extracted(
         source=source,
@@ -157,9 +199,18 @@ def _extract(html: str | bytes, source: str, url: str | None) -> Extracted:
     )
 
 
-def _to_text(html: str | bytes) -> tuple[str, str]:
+@dataclass(slots=True)
+class _Page:
+    """A page's text; its bytes when it came as bytes (quick scans: one byte per ASCII character)."""
+
+    text: str
+    note: str = ""  # what the decoding repaired
+    raw: bytes | None = None
+
+
+def _to_text(html: str | bytes) -> _Page:
     """The page as text, and a note on any encoding repair; rejects what is not an HTML page."""
-    note = ""
+    note, raw = "", None
     if isinstance(html, bytes):
         if html[:2] == GZIP_MAGIC:
             try:
@@ -167,19 +218,31 @@ def _to_text(html: str | bytes) -> tuple[str, str]:
             except (OSError, EOFError) as exc:
                 raise _PageError(NOT_HTML, f"corrupt gzip data: {exc}") from None
         _check_bytes(html)
+        raw = html
         html, note = _decode(html)
     if len(html) > MAX_HTML_BYTES:
         raise _PageError(TOO_LARGE, f"{_mb(len(html))} of text (limit {_mb(MAX_HTML_BYTES)})")
     if not html or html.isspace():
         raise _PageError(EMPTY, "the page is empty")
     _check_markup(html)
-    return html, note
+    return _Page(html, note, raw)
 
 
 def _gunzip(raw: bytes) -> bytes:
-    """Decompress, refusing to inflate past the size limit (a gzip bomb is ``too_large``)."""
-    with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
-        data = fh.read(MAX_HTML_BYTES + 1)
+    """Decompress, refusing to inflate past the size limit (a gzip bomb is ``too_large``).
+
+    Raises OSError for data that is not gzip and EOFError for a truncated stream, as ``gzip`` does.
+    """
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # one C call; GzipFile reads in 8 KB steps
+    try:
+        data = inflater.decompress(raw, MAX_HTML_BYTES + 1)
+    except zlib.error as exc:
+        raise OSError(f"not gzip data or corrupt ({exc})") from None
+    if len(data) <= MAX_HTML_BYTES and not inflater.eof:
+        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+    if inflater.unused_data:  # several gzip members, or bytes after the end: as gzip reads them
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
+            data = fh.read(MAX_HTML_BYTES + 1)
     if len(data) > MAX_HTML_BYTES:
         raise _PageError(TOO_LARGE, f"decompresses to more than {_mb(MAX_HTML_BYTES)}")
     return data
@@ -228,13 +291,72 @@ def _check_markup(text: str) -> None:
         raise _PageError(NOT_HTML, f"no HTML markup ({kind}?)")
 
 
-def _parse(text: str) -> Any:
-    tree = trafilatura.load_html(text)
+def _parse(page: _Page) -> Any:
+    tree = _load_html(page)
     if tree is None:
         raise _PageError(NOT_HTML, "not an HTML document (the parser found no page structure)")
-    if text.count("<") > MAX_ELEMENTS:  # fewer tags than that, fewer elements: nothing to check
+    tags = page.raw.count(b"<") if page.raw is not None else page.text.count("<")
+    if tags > MAX_ELEMENTS:  # fewer tags than that, fewer elements: nothing to check
         _check_size(tree)
     return tree
+
+
+# trafilatura.load_html's parser, repairs and fallbacks, for text already decoded. It also deletes
+# control characters (libxml2 would turn them into U+FFFD) with a regular expression over the whole
+# page: half of its time on real pages, which have none. Here that runs only when a quick scan
+# finds some.
+_HTML_PARSER = lxml.html.HTMLParser(
+    collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True, remove_pis=True
+)
+_INVALID_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
+_NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")  # U+FFFE, U+FFFF in UTF-8
+_DOCTYPE_TAG = re.compile("^< ?! ?DOCTYPE[^>]*/[^<>]*>", re.I)
+_FAULTY_HTML = re.compile(r"(<html.*?)\s*/>", re.I)
+
+
+def _has_invalid_chars(page: _Page) -> bool:
+    raw = page.raw
+    if raw is None:
+        return _INVALID_XML_CHARS.search(page.text) is not None
+    # bytes.translate is a C loop: a tenth of the regular expression's time. Any decoding keeps
+    # control bytes as control characters (UTF-16 pages, full of NULs, take the slow path).
+    return len(raw.translate(None, _CONTROL_BYTES)) != len(raw) or any(n in raw for n in _NONCHARACTERS)
+
+
+def _load_html(page: _Page) -> Any:
+    text = page.text
+    beginning = text[:50].lower()
+    if _has_invalid_chars(page):
+        text = _INVALID_XML_CHARS.sub("", text)
+    if "doctype" in beginning:  # libxml2 bug 1955915: an XHTML doctype on the first line
+        end = text.find("\n")
+        first = text if end == -1 else text[:end]
+        if _DOCTYPE_TAG.match(first):
+            text = _DOCTYPE_TAG.sub("", first, count=1) + text[len(first) :]
+    for line in text[:4096].splitlines()[:4]:  # a self-closing <html/>
+        if "<html" in line and line.endswith("/>"):
+            text = _FAULTY_HTML.sub(r"\1>", text, count=1)
+            break
+    tree, as_bytes = None, False
+    try:
+        tree = lxml.html.fromstring(text, parser=_HTML_PARSER)
+    except ValueError:  # "Unicode strings with encoding declaration are not supported"
+        tree, as_bytes = _parse_bytes(text), True
+    except Exception:  # as trafilatura: a parser failure means no page
+        tree = None
+    if (tree is None or len(tree) < 1) and not as_bytes:
+        tree = _parse_bytes(text)
+    if tree is not None and "html" not in beginning and len(tree) < 2:
+        return None  # no <html> at the start and hardly any structure: not an HTML page
+    return tree
+
+
+def _parse_bytes(text: str) -> Any:
+    try:
+        return lxml.html.fromstring(text.encode("utf8", "surrogatepass"), parser=_HTML_PARSER)
+    except Exception:  # as trafilatura
+        return None
 
 
 def _check_size(tree: Any) -> None:
