@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import ConfigError
+from .records import Selectors
 from .yamlfile import Loc, read_yaml, refuse_duplicates, validate
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -48,11 +49,31 @@ class ComplaintRoute(_Strict):
     sources: list[str] = Field(default_factory=list)
 
 
-class Extraction(_Strict):
-    """Per-outlet overrides for article extraction (CSS selectors)."""
+def _css_selector(value: str) -> str:
+    """A CSS selector that lxml can use (cssselect compiles it to XPath), else a ValueError."""
+    from cssselect import SelectorError
+    from lxml.cssselect import CSSSelector
 
-    body_selector: str | None = None
-    drop_selectors: list[str] = Field(default_factory=list)
+    if not value.strip():
+        raise ValueError("empty CSS selector")
+    try:
+        CSSSelector(value, translator="html")
+    except SelectorError as exc:
+        raise ValueError(f"invalid CSS selector {value!r}: {exc}") from None
+    return value
+
+
+CssSelector = Annotated[str, AfterValidator(_css_selector)]
+
+
+class Extraction(_Strict):
+    """Per-outlet overrides for article extraction (CSS selectors, checked at load)."""
+
+    body_selector: CssSelector | None = None
+    drop_selectors: list[CssSelector] = Field(default_factory=list)
+
+    def selectors(self) -> Selectors:
+        return Selectors(body=self.body_selector, drop=tuple(self.drop_selectors))
 
 
 class Source(_Strict):

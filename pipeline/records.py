@@ -91,6 +91,21 @@ class Extracted:
     reason: str = ""  # one line: why the status is not ok, or what was repaired
 
 
+@dataclass(frozen=True, slots=True)
+class Selectors:
+    """CSS selectors for one outlet's article pages (feeds.yaml ``extraction:``); false when empty.
+
+    ``drop``: elements removed before extraction (related stories, newsletter boxes, promos...).
+    ``body``: the element(s) holding the article text; metadata still comes from the whole page.
+    """
+
+    body: str | None = None
+    drop: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.body or self.drop)
+
+
 @dataclass(slots=True)
 class Evidence:
     category: str
