@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..cli import opened_store, require_file, settings_of
+from ..errors import InputError
 from ..outfile import output, write_lines
 from ..progress import progress_bar, step_progress
+
+if TYPE_CHECKING:
+    from ..records import Selectors
 
 
 @click.command()
@@ -75,23 +80,43 @@ def submit(
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Write here instead of stdout.")
-def extract(files: tuple[Path, ...], fmt: str, out: Path | None) -> None:
+@click.option("--outlet", "outlet_id", help="Apply this outlet's extraction selectors from the feeds file.")
+@click.option(
+    "--feeds",
+    "feeds_file",
+    type=click.Path(path_type=Path),
+    help="Feeds file for --outlet (default: settings).",
+)
+@click.pass_context
+def extract(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    fmt: str,
+    out: Path | None,
+    outlet_id: str | None,
+    feeds_file: Path | None,
+) -> None:
     """Extract article text and metadata from HTML files (.html or .html.gz).
 
     One JSON object per file: source, title, text, published, language, authors.
+    With --outlet, the outlet's CSS selectors (feeds.yaml `extraction:`) apply to every file.
 
     \b
     Example:
       mediawatch extract page.html other.html.gz --format jsonl > articles.jsonl
+      mediawatch extract story.html --outlet national-post
     """
     from ..extract import extract_file
 
+    if feeds_file is not None and outlet_id is None:
+        raise InputError("--feeds names the feeds file for --outlet: give --outlet too")
     for f in files:
         require_file(f)
+    selectors = _outlet_selectors(ctx, outlet_id, feeds_file) if outlet_id is not None else None
 
     def rows() -> Iterator[dict[str, object]]:
         for f in progress_bar(files, "extracting"):
-            d = extract_file(f)
+            d = extract_file(f, selectors)
             yield {
                 "source": d.source,
                 "title": d.title,
@@ -103,6 +128,14 @@ def extract(files: tuple[Path, ...], fmt: str, out: Path | None) -> None:
 
     with output(out) as fh:
         write_lines(rows(), fh)
+
+
+def _outlet_selectors(ctx: click.Context, outlet_id: str, feeds_file: Path | None) -> Selectors:
+    """The outlet's selectors; the feeds file (and pydantic) load only when --outlet asks for them."""
+    from ..config import load_feeds
+
+    path = feeds_file if feeds_file is not None else settings_of(ctx).feeds_file
+    return load_feeds(path).outlet(outlet_id).extraction.selectors()
 
 
 @click.command()
