@@ -86,6 +86,11 @@ _TAIL_CREDITS = (
     re.compile(rf"^[^\S\n]*{_DASH}[^\S\n]*(?P<name>{_NAME_RE.pattern})[^\S\n]*$", re.M | re.I),
 )
 _REUTERS_SIGNOFF = re.compile(r"\(\s*Reporting\s+by\b[^)]*\)", re.I)
+_SIGNOFF = re.compile(
+    r"first\s+published|publi[ée]e?\s+pour\s+la\s+premi[èe]re\s+fois|contributed\s+to\s+this\s+report"
+    r"|^[^\S\n]*\(?\s*(?:additional\s+)?reporting\s+by\b",
+    re.I,
+)
 HEAD_CHARS = 300  # a dateline or byline is in the first lines
 TAIL_CHARS = 400  # a credit is in the last lines
 
@@ -138,6 +143,21 @@ def wire_agency(text: str, authors: Iterable[str] = ()) -> str | None:
     if _REUTERS_SIGNOFF.search(tail):
         return REUTERS
     return None
+
+
+def without_credits(text: str) -> str:
+    """The text without the credit and sign-off lines at its foot ("This report by The Canadian
+    Press was first published ...", "With files from Reuters", "(Reporting by ...)"): every story
+    of an agency ends with them, so they say nothing about which story a text copies."""
+    lines = text.rstrip().split("\n")
+    while lines:
+        last = lines[-1].strip()
+        if last and (
+            len(last) > 250 or not (_SIGNOFF.search(last) or any(p.search(last) for p in _TAIL_CREDITS))
+        ):
+            break
+        lines.pop()
+    return "\n".join(lines)
 
 
 # --- Which copy is the original -----------------------------------------------------------------
@@ -314,7 +334,7 @@ class CopyIndex:
         calls ``find`` and then ``add`` with the same text, so the last answer is kept."""
         if self._last is not None and self._last[0] == text:
             return self._last[1], self._last[2]
-        hashes = shingle_hashes(text)
+        hashes = shingle_hashes(without_credits(text))
         sketches = []
         for i, (start, end) in enumerate(WINDOWS):
             if i and len(hashes) < start + MIN_WINDOW:

@@ -22,6 +22,7 @@ from pipeline.cluster import (
     originator_of,
     shingle_hashes,
     wire_agency,
+    without_credits,
 )
 
 STORIES = Path(__file__).parent / "fixtures" / "cluster"
@@ -183,6 +184,29 @@ def test_exclude_skips_the_story_itself() -> None:
     assert index.find(story(ARMS), exclude=IDS[ARMS]) is None
     index.add(30, "\n\n".join(paragraphs(ARMS)[:6]))
     assert index.find(story(ARMS), exclude=IDS[ARMS]) == 30
+
+
+def test_credit_lines_at_the_foot_are_not_evidence_of_copying() -> None:
+    """Every CP story ends "This report by The Canadian Press was first published ...": two short
+    stories sharing only their credit lines are not copies."""
+    credits = (
+        "This report by The Canadian Press was first published Oct. 7, 2024.\n\n"
+        "With files from The Associated Press and Reuters in Jerusalem, Beirut and Cairo.\n\n"
+        "Associated Press writer Lea Marchetti in Jerusalem contributed to this report.\n\n"
+        "(Reporting by Laila Bassam and Maya Gebeily in Beirut; Editing by Alex Richardson)"
+    )
+    transit = " ".join(" ".join(paragraphs(TRANSIT)[:2]).split()[:38])
+    arms = " ".join(paragraphs(ARMS)[1].split()[:32])
+    one, other = f"{transit}\n\n{credits}", f"{arms}\n\n{credits}"
+    assert without_credits(one) == transit
+    assert len(np.unique(shingle_hashes(arms))) >= MIN_SHINGLES
+    assert len(np.unique(shingle_hashes(transit))) >= MIN_SHINGLES
+    with_credits, _ = containment(np.unique(shingle_hashes(one)), np.unique(shingle_hashes(other)))
+    assert with_credits >= MIN_CONTAINMENT  # counted, the credits alone would make them copies
+    index = CopyIndex()
+    index.add(1, one)
+    assert index.find(other) is None
+    assert index.find(f"{transit} The freeze takes effect Jan. 1.\n\nWith files from Reuters") == 1
 
 
 def test_adding_an_id_again_replaces_its_text() -> None:
