@@ -400,6 +400,19 @@ def test_utf16_with_bom_is_decoded() -> None:
     assert "très émue" in doc.text
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252", "utf-16", "str"])
+@pytest.mark.parametrize("stray", ["\x01", "\x0b", "\x1f", "\ufffe", "\uffff"], ids=repr)
+def test_stray_control_characters_are_deleted_not_replaced(encoding: str, stray: str) -> None:
+    if encoding == "cp1252" and stray in "\ufffe\uffff":
+        pytest.skip("not in Windows-1252")
+    body = FRENCH_BODY.replace("Saint-Denis", f"Saint{stray}-Denis")
+    page = _page("utf-16" if encoding == "utf-16" else "utf-8", body)
+    doc = extract_html(page if encoding == "str" else page.encode(encoding), source="stray.html")
+    assert doc.status == "ok"
+    assert "Le café de la rue Saint-Denis a rouvert" in doc.text
+    assert "\ufffd" not in doc.text
+
+
 # ------------------------------------------------------------------ files
 
 
