@@ -17,11 +17,12 @@ from . import cluster, entries, extract, revisit
 from .alert import ArticleInfo, draft_alert
 from .classify import load_classifier
 from .config import FeedsConfig, load_feeds
+from .errors import ConfigError
 from .fetch import Fetcher, policy_for
 from .letters import LetterTemplates, TalkingPoints, load_talking_points
 from .polite import Deferred, HostPool
 from .poll import Poller
-from .records import Extracted, FetchResult, ScoreInput
+from .records import Extracted, FetchResult, ScoreInput, Selectors
 from .robots import RobotsCache
 from .rules import RuleSet, load_rules
 from .score import Scorer, Thresholds
@@ -55,6 +56,18 @@ class Pipeline:
         if self._scorer is None:
             self._scorer = build_scorer(self.settings, self.rules)
         return self._scorer
+
+    def selectors(self, outlet_id: str) -> Selectors:
+        """The outlet's extraction selectors from feeds.yaml (empty for unknown outlets)."""
+        try:
+            return self.feeds.outlet(outlet_id).extraction.selectors()
+        except ConfigError:
+            return Selectors()
+
+    def extract(self, page: FetchResult, outlet_id: str) -> Extracted:
+        return extract.extract_html(
+            page.body, source=page.final_url, url=page.final_url, selectors=self.selectors(outlet_id)
+        )
 
     def count(self, key: str, n: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + n
@@ -154,7 +167,7 @@ def _store_article(
     if isinstance(page, Deferred) or not page.ok:
         _page_failed(p, entry, page)
         return None
-    doc = extract.extract_html(page.body, source=page.final_url, url=page.final_url)
+    doc = p.extract(page, entry.outlet_id)
     doc.title = doc.title or entry.title
     doc.text, partial = partial_text(doc, entry.summary)
     url = _article_url(doc.canonical_url, page.final_url)
@@ -271,7 +284,7 @@ def revisit_articles(p: Pipeline, now: datetime) -> None:
     schedule = p.settings.revisit_schedule_hours
     for target in p.store.revisit_targets(now):
         page = p.fetch_page(target.url)
-        doc = extract.extract_html(page.body, source=page.final_url, url=page.final_url) if page.ok else None
+        doc = p.extract(page, target.outlet_id) if page.ok else None
         if doc is None or doc.status != "ok" or _teaser_of(doc, target.text):
             p.store.record_revisit(target.article_id, schedule, None)
             p.count("revisit_errors")

@@ -188,7 +188,7 @@ class ArticlesStore(StoreBase):
                 .order_by(Article.next_revisit_at)
                 .limit(limit)
             )
-            return [RevisitTarget(r.id, r.url, r.title, r.text, r.content_hash) for r in rows]
+            return [RevisitTarget(r.id, r.url, r.title, r.text, r.content_hash, r.outlet_id) for r in rows]
 
     def record_revisit(
         self,

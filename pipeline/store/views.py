@@ -67,6 +67,7 @@ class RevisitTarget:
     title: str
     text: str
     content_hash: str
+    outlet_id: str = ""
 
 
 @dataclass(slots=True)
