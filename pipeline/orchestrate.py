@@ -289,9 +289,10 @@ def revisit_articles(p: Pipeline, now: datetime) -> None:
             p.store.record_revisit(target.article_id, schedule, None)
             p.count("revisit_errors")
             continue
-        rev = revisit.compare(target.title, target.text, doc.title, doc.text)
+        text, partial = partial_text(doc, target.summary)
+        rev = revisit.compare(target.title, target.text, doc.title, text)
         outcome = p.store.record_revisit(
-            target.article_id, schedule, (doc.title, doc.text, rev.diff, rev.correction_note)
+            target.article_id, schedule, (doc.title, text, rev.diff, rev.correction_note), partial
         )
         if outcome.changed and p.settings.keep_raw_pages:
             p.store.save_raw_page(

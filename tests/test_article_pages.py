@@ -17,7 +17,15 @@ from sqlalchemy import select
 from pipeline.cli import main
 from pipeline.demo import DEMO_FEEDS
 from pipeline.demo.server import SITE, LocalSite, Override
-from pipeline.orchestrate import Pipeline, build, partial_text, poll_sources, process_entries, run_cycle
+from pipeline.orchestrate import (
+    Pipeline,
+    build,
+    partial_text,
+    poll_sources,
+    process_entries,
+    revisit_articles,
+    run_cycle,
+)
 from pipeline.records import Extracted, Score
 from pipeline.settings import Settings
 from pipeline.store import Store
@@ -306,3 +314,34 @@ def test_cycle_applies_the_outlets_selectors(
         store.close()
     assert PROMO in texts["generic"]  # the fixture is one generic extraction gets wrong
     assert PROMO not in texts["tuned"] and SENTENCE in texts["tuned"]
+
+
+def test_revisit_clears_partial_when_the_paywall_lifts(cycle: tuple[Pipeline, LocalSite]) -> None:
+    pipeline, local = cycle
+    pipeline.settings.revisit_schedule_hours = [1.0, 2.0, 3.0]
+    prompt = "<div class='paywall'><h3>Subscribe to continue reading</h3></div>"
+    paragraphs = BODY.split("</p>")
+    walled = article_page("Library hours", "</p>".join(paragraphs[:4]) + "</p>" + prompt)
+    serve(local, {"/story": (walled, "text/html")}, {})
+    article = run(pipeline)["story"]
+    assert article.partial and article.paywalled
+    pipeline.store.watch_article(article.id, pipeline.settings.revisit_schedule_hours)
+    later = datetime.now(UTC) + timedelta(hours=1, minutes=1)
+
+    # still behind the wall, and shorter than what is stored: not an edit
+    shorter = article_page("Library hours", "</p>".join(paragraphs[:2]) + "</p>" + prompt)
+    local.overrides["/story"] = Override(200, shorter, {"Content-Type": "text/html"})
+    revisit_articles(pipeline, later)
+    assert [v["id"] for v in pipeline.store.versions(article.id)] == [1]
+
+    # the whole article is readable now: a new version, no longer partial
+    local.overrides["/story"] = Override(
+        200, article_page("Library hours", BODY), {"Content-Type": "text/html"}
+    )
+    revisit_articles(pipeline, later + timedelta(hours=1))
+    with pipeline.store.session() as s:
+        row = s.get_one(Article, article.id)
+        assert not row.partial and row.partial_reason is None
+        assert "Paragraph 13" in row.text
+    assert len(pipeline.store.versions(article.id)) == 2
+    assert len(pipeline.store.raw_pages(article.id)) == 2  # the changed page is kept too

@@ -188,16 +188,21 @@ class ArticlesStore(StoreBase):
                 .order_by(Article.next_revisit_at)
                 .limit(limit)
             )
-            return [RevisitTarget(r.id, r.url, r.title, r.text, r.content_hash, r.outlet_id) for r in rows]
+            return [
+                RevisitTarget(r.id, r.url, r.title, r.text, r.content_hash, r.outlet_id, r.summary)
+                for r in rows
+            ]
 
     def record_revisit(
         self,
         article_id: int,
         schedule_hours: list[float],
         page: tuple[str, str, str | None, bool] | None,
+        partial: str | None = None,
     ) -> RevisitOutcome:
         """Note a scheduled re-fetch and move the article to its next step. *page* is
-        ``(title, text, diff, correction_note)``, or None when the page could not be read.
+        ``(title, text, diff, correction_note)``, or None when the page could not be read;
+        *partial* says why the text read is less than the full article (None: it is all there).
 
         A changed title or text becomes a new version; if a letter about the article had
         already been sent, the change becomes a candidate outcome for an analyst to confirm."""
@@ -214,6 +219,7 @@ class ArticlesStore(StoreBase):
                 return RevisitOutcome(False)
             title, text, diff, correction = page
             row.last_fetched_at = now
+            row.partial, row.partial_reason = partial is not None, partial
             digest = content_hash(title, text)
             if digest == row.content_hash:
                 return RevisitOutcome(False)

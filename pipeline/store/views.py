@@ -68,6 +68,7 @@ class RevisitTarget:
     text: str
     content_hash: str
     outlet_id: str = ""
+    summary: str = ""  # the feed's summary, kept when the page gives less
 
 
 @dataclass(slots=True)
