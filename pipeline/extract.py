@@ -498,10 +498,11 @@ def _body_text(elements: list[Any], french: bool) -> str:
     They go into one container that trafilatura takes as the article body at once (it would
     otherwise take only the first of several sibling containers), stripped of their own classes
     and ids (the outlet says they are the article: no class name may mark them as boilerplate).
-    Chosen by measurement (``bench/extract.py``, ``body_selector_strategies``): on the real pages
+    Chosen by measurement (``bench/extract.py``, ``body_selector_strategies``): on the 72 dev pages
     where a common article-body selector matches, this keeps trafilatura's clean-up inside the
-    body (F1 0.974), where taking the body's paragraphs directly loses the text kept outside
-    ``<p>`` and keeps in-body noise (F1 0.907).
+    body (F1 0.981, generic extraction of the whole page 0.980, at twice its speed), where taking
+    the selection's paragraphs directly loses the text kept outside ``<p>`` and keeps in-body
+    noise (F1 0.904).
     """
     page = lxml.html.Element("html")
     body = etree.SubElement(page, "body")
