@@ -5,16 +5,12 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from ..cli import echo_json, opened_store, settings_of
 from ..errors import InputError
 from ..outfile import write_bytes_atomically
-
-if TYPE_CHECKING:
-    from ..store.pages import RawPageInfo
 
 
 @click.group()
@@ -170,7 +166,7 @@ def article_pages(ctx: click.Context, article_id: int, fmt: str) -> None:
     with opened_store(settings_of(ctx)) as store:
         pages = store.raw_pages(article_id)
     if fmt == "json":
-        echo_json([_page_dict(p) for p in pages])
+        echo_json([p.as_dict() for p in pages])
         return
     if not pages:
         click.echo(f"article {article_id}: no stored pages (kept for RAW_PAGE_DAYS; see the README)")
@@ -211,20 +207,6 @@ def article_page(ctx: click.Context, article_id: int, raw_id: int | None, out: P
     else:
         write_bytes_atomically(out, body)
         click.echo(f"{len(body):,} bytes written to {out}", err=True)
-
-
-def _page_dict(p: RawPageInfo) -> dict[str, object]:
-    return {
-        "id": p.id,
-        "fetched_at": p.fetched_at.isoformat(),
-        "url": p.url,
-        "http_status": p.http_status,
-        "content_type": p.content_type,
-        "size": p.size,
-        "stored_bytes": p.stored,
-        "sha256": p.sha256,
-        "version_id": p.version_id,
-    }
 
 
 @click.group()

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, exists, func, select
 
@@ -27,6 +28,19 @@ class RawPageInfo:
     size: int
     stored: int  # bytes after compression
     sha256: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "fetched_at": self.fetched_at.isoformat(),
+            "url": self.url,
+            "http_status": self.http_status,
+            "content_type": self.content_type,
+            "size": self.size,
+            "stored_bytes": self.stored,
+            "sha256": self.sha256,
+            "version_id": self.version_id,
+        }
 
 
 class PagesStore(StoreBase):

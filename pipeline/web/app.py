@@ -125,18 +125,7 @@ def _stored_pages(app: FastAPI, store: Store) -> None:
     def api_stored_pages(article_id: int) -> list[dict[str, Any]]:
         """Stored copies of the article's page (as fetched, before extraction), oldest first."""
         return [
-            {
-                "id": r.id,
-                "fetched_at": r.fetched_at.isoformat(),
-                "url": r.url,
-                "http_status": r.http_status,
-                "content_type": r.content_type,
-                "size": r.size,
-                "stored_bytes": r.stored,
-                "sha256": r.sha256,
-                "version_id": r.version_id,
-                "href": f"/articles/{article_id}/pages/{r.id}",
-            }
+            {**r.as_dict(), "href": f"/articles/{article_id}/pages/{r.id}"}
             for r in store.raw_pages(article_id)
         ]
 
