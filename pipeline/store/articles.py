@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from ..cluster import Member, cluster_agency, originator_of
 from ..records import Extracted, Score
 from .base import StoreBase, utcnow
 from .schema import Alert, Article, ArticleVersion, Cluster, Letter, Outcome, Outlet, ScoreRow
-from .views import RevisitOutcome, RevisitTarget, WireCopy, WireMember
+from .views import RevisitOutcome, RevisitTarget, StoredText, WireCopy, WireMember
 
 
 def content_hash(title: str, text: str) -> str:
@@ -82,6 +83,19 @@ class ArticlesStore(StoreBase):
                 )
             )
             return row.id
+
+    def articles_since(self, since: datetime) -> Iterator[StoredText]:
+        """Stored articles first seen since *since* (id order, streamed): what rules and models
+        read, for re-running them over what is already stored."""
+        q = (
+            select(Article.id, Article.url, Article.outlet_id, Article.title, Article.text, Article.language)
+            .where(Article.first_seen_at >= since)
+            .order_by(Article.id)
+            .execution_options(yield_per=200)
+        )
+        with self.session() as s:
+            for row in s.execute(q):
+                yield StoredText(*row)
 
     def recent_for_clustering(self, since: datetime) -> list[tuple[int, str, int | None]]:
         """(article id, text, cluster id) for articles first seen since *since*."""

@@ -72,6 +72,16 @@ class RevisitTarget:
 
 
 @dataclass(slots=True)
+class StoredText:
+    article_id: int
+    url: str
+    outlet_id: str
+    title: str
+    text: str
+    language: str | None
+
+
+@dataclass(slots=True)
 class WireMember:
     article_id: int
     title: str
