@@ -1,16 +1,317 @@
-"""Keyword and linguistic rules (alerts/rules.yaml): validated at load, compiled once."""
+"""Keyword and linguistic rules (alerts/rules.yaml): validated at load, compiled once, run in one pass.
+
+Matching scans the text once for every rule's *keywords* (literal strings derived from each
+rule's phrases and patterns, or given by the rule's ``keywords`` field) with an Aho-Corasick
+automaton, then runs a rule's full regular expression only around the places its keywords occur,
+starting no further back than the rule's pattern allows. The evidence is identical to running
+every rule's regular expression over the whole text (``RuleSet.match_reference``, kept as the
+reference the tests and the benchmark compare against).
+"""
 
 from __future__ import annotations
 
+import _sre  # type: ignore[import-not-found]
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from re import _casefix, _parser  # type: ignore[attr-defined]
+from re import _constants as _c  # type: ignore[attr-defined]
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import ahocorasick
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .records import CATEGORIES, Evidence
 from .yamlfile import Loc, read_yaml, refuse_duplicates, validate
+
+# ------------------------------------------------------------------ prefilter: required literals
+#
+# Each rule's regular expression is analysed once, at load (``re._parser``, the parser ``re``
+# itself uses), for a *factor*: a small set of literal strings one of which every match contains,
+# with a bound ``pre`` on how far after the match start that string can begin and a bound ``ext``
+# on how far past the match start the regex engine may look (lookaheads, ``\b`` and ``$``
+# included). ``None`` means unbounded. Literals and text are *folded* the way ``re.IGNORECASE``
+# compares characters (simple lowercase plus the few extra equivalences of ``re._casefix``),
+# every whitespace character becomes a space and every ASCII digit a 0, so that ``\s`` and
+# ``[0-9]`` are literals. Unbounded runs
+# of whitespace (``\s+``, ``\s*``) are counted as at most ``SPACE_RUN`` characters: a text with a
+# longer run of whitespace (found by the same one-pass scan) is searched without the bounds.
+
+SPACE_RUN = 10
+_MAX_SET = 64  # largest literal set carried through an analysis (cross products grow fast)
+_MAX_CLASS = 4  # largest character class ([’'], [- ]) treated as a set of literals
+# Words so frequent in news text (or in this beat) that a literal equal to one of them is a
+# poor prefilter: the choice between a rule's candidate literals avoids them.
+_COMMON = frozenset(
+    """a an the of in on at to by for and or but is are was were be been has have had it its as
+    with from that this said says say told not no he she they his her their who which after over
+    de la le les des du et à au aux un une en par pour dans sur est sont ont été qui que selon
+    il elle ils ne pas l’ d’ l' d'""".split()  # noqa: SIM905 - a word list reads better as text
+)
+_FREQUENT = frozenset(
+    """israel israeli israelis gaza hamas palestinian palestinians killed war people military
+    government minister official officials international human health ministry attack attacks
+    forces strike strikes west bank hospital children civilians according also would could more
+    than other since dead died death deaths left took won food love fighting conflict violence
+    crisis started center centre
+    israël israélien israélienne israéliens israéliennes palestinien palestinienne palestiniens
+    guerre gouvernement ministre armée personnes enfants civils internationale santé mort morts
+    tué tués pris centre conflit terre zone culture selon gaza""".split()  # noqa: SIM905
+)
+
+
+def _fold_char(c: str) -> str:
+    if c.isspace():
+        return " "
+    if "1" <= c <= "9":
+        return "0"
+    low = chr(_sre.unicode_tolower(ord(c)))
+    return _CANON.get(low, low)
+
+
+def _canon_table() -> dict[str, str]:
+    """Each character ``re`` treats as equal to others under IGNORECASE -> one representative."""
+    out: dict[str, str] = {}
+    for key, others in _casefix._EXTRA_CASES.items():
+        group = {key, *others}
+        rep = chr(min(group))
+        for cp in group:
+            if cp != ord(rep):
+                out[chr(cp)] = rep
+    return out
+
+
+_CANON = _canon_table()
+_SPACES = [chr(c) for c in range(0x110000) if chr(c).isspace() and c != 0x20]
+_DIGITS = [(str(d), "0") for d in range(1, 10)]
+_ASCII_FOLD = str.maketrans({c: " " for c in _SPACES if c.isascii()} | dict(_DIGITS))
+_REPLACE = [(c, " ") for c in _SPACES] + _DIGITS + list(_CANON.items())
+
+
+def fold(text: str) -> str:
+    """*text* as the prefilter sees it, one character for one (offsets are kept): lowercase the way
+    ``re.IGNORECASE`` compares characters, every whitespace character a space and every ASCII
+    digit 0 (so that ``\\s`` and ``[0-9]`` are literals)."""
+    if text.isascii():
+        return text.lower().translate(_ASCII_FOLD)
+    low = text.replace("\u0130", "i").lower()  # İ: the only full lowercase mapping longer than one
+    for c, to in _REPLACE:
+        if c in low:
+            low = low.replace(c, to)
+    return low
+
+
+Pre = dict[str, int | None]  # literal -> it starts at most this many characters after the match start
+
+
+@dataclass(frozen=True, slots=True)
+class Factor:
+    """Literal strings one of which every match contains, each with its ``pre``."""
+
+    pre: Pre
+
+    @property
+    def strings(self) -> frozenset[str]:
+        return frozenset(self.pre)
+
+    @property
+    def widest(self) -> int | None:
+        values = list(self.pre.values())
+        return None if None in values else max(v for v in values if v is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Info:
+    maxw: int | None  # most characters consumed
+    ext: int | None  # most characters looked at past the start (lookaheads, \b, $)
+    exact: frozenset[str] | None  # every string it can match, when few and known
+    factor: Factor | None  # a required literal set, when one is known
+
+
+_UNKNOWN1 = _Info(1, 1, None, None)
+_EMPTY = frozenset({""})
+_SPACE = frozenset({" "})
+
+
+def _add(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else a + b
+
+
+def _cost(strings: frozenset[str]) -> float:
+    """Rough expected hits per article: short strings and frequent words cost most."""
+    total = 0.0
+    for s in strings:
+        word = s.strip(" '’-.,")
+        frequent = word in _FREQUENT or not word.strip("0")  # folded numbers: years, counts
+        weight = 25.0 if word in _COMMON else 6.0 if frequent else 1.0
+        total += weight / max(1, len(s)) ** 2
+    return total
+
+
+def _simplify(pre: Pre) -> Pre:
+    """Drop strings that contain a shorter member (the shorter one's ``pre`` grows by where it
+    starts inside the longer)."""
+    out: Pre = {}
+    for s in sorted(pre, key=len):
+        inside = [t for t in out if t in s]
+        if inside:
+            t = inside[0]
+            old = out[t]
+            grown = _add(pre[s], s.find(t))
+            out[t] = None if old is None or grown is None else max(old, grown)
+        else:
+            out[s] = pre[s]
+    return out
+
+
+def _as_factor(strings: frozenset[str] | None, pre: int | None) -> Factor | None:
+    if not strings or "" in strings:
+        return None
+    return Factor(_simplify(dict.fromkeys(strings, pre)))
+
+
+def _best(a: Factor | None, b: Factor | None) -> Factor | None:
+    if a is None or b is None:
+        return a or b
+    wa, wb = a.widest, b.widest
+    ka = (_cost(a.strings) * (1 if wa is not None else 4), wa or 0)
+    kb = (_cost(b.strings) * (1 if wb is not None else 4), wb or 0)
+    return a if ka <= kb else b
+
+
+def _class_literals(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
+    chars: set[str] = set()
+    for op, av in items:
+        if op is _c.CATEGORY and av in (_c.CATEGORY_SPACE, _c.CATEGORY_UNI_SPACE):
+            chars.add(" ")
+        elif op is _c.LITERAL:
+            chars.add(_fold_char(chr(av)))
+        elif op is _c.RANGE and av == (ord("0"), ord("9")):
+            chars.add("0")
+        else:
+            return None
+    return frozenset(chars) if len(chars) <= _MAX_CLASS else None
+
+
+def _cross(a: frozenset[str], b: frozenset[str]) -> frozenset[str] | None:
+    if len(a) * len(b) > _MAX_SET:
+        return None
+    return frozenset(x + y for x in a for y in b)
+
+
+def _shifted(factor: Factor | None, offset: int | None) -> Factor | None:
+    return factor and Factor({s: _add(offset, p) for s, p in factor.pre.items()})
+
+
+def _extended(run: frozenset[str] | None, run_start: int | None, factor: Factor | None) -> Factor | None:
+    """A factor that starts its node, joined to the exact strings just before it (longer literals)."""
+    if run is None or run == _EMPTY or factor is None or any(p != 0 for p in factor.pre.values()):
+        return None
+    return _as_factor(_cross(run, factor.strings), run_start)
+
+
+def _seq(nodes: Any) -> _Info:
+    """A concatenation: exact strings of runs of exact nodes, or the best factor of a part."""
+    offset: int | None = 0
+    ext: int | None = 0
+    run: frozenset[str] | None = _EMPTY
+    run_start: int | None = 0
+    all_exact = True
+    best: Factor | None = None
+    for node in nodes:
+        info = _node(node)
+        ext = None if ext is None or info.ext is None or offset is None else max(ext, offset + info.ext)
+        joined = _cross(run, info.exact) if run is not None and info.exact is not None else None
+        if joined is not None:
+            run = joined
+        else:
+            best = _best(best, _as_factor(run, run_start))
+            if info.exact is None:
+                all_exact = False
+                best = _best(best, _shifted(info.factor, offset))
+                best = _best(best, _extended(run, run_start, info.factor))
+            run, run_start = info.exact, offset if info.exact is not None else _add(offset, info.maxw)
+            if run is None:
+                run = _EMPTY
+        offset = _add(offset, info.maxw)
+    best = _best(best, _as_factor(run, run_start))
+    exact = run if all_exact and run_start == 0 else None
+    return _Info(offset, ext, exact, best)
+
+
+def _branch(branches: list[Any]) -> _Info:
+    infos = [_seq(b) for b in branches]
+    widths = [i.maxw for i in infos]
+    exts = [i.ext for i in infos]
+    maxw = None if None in widths else max(w for w in widths if w is not None)
+    ext = None if None in exts else max(e for e in exts if e is not None)
+    exact: frozenset[str] | None = None
+    if all(i.exact is not None for i in infos):
+        union = frozenset().union(*(i.exact for i in infos if i.exact is not None))
+        exact = union if len(union) <= _MAX_SET else None
+    factors = [_best(i.factor, _as_factor(i.exact, 0)) for i in infos]
+    factor = None
+    if all(f is not None for f in factors):
+        merged: Pre = {}
+        for f in factors:
+            for s, p in (f.pre if f else {}).items():
+                old = merged.get(s, 0)
+                merged[s] = None if old is None or p is None else max(old, p)
+        factor = Factor(_simplify(merged))
+    return _Info(maxw, ext, exact, factor)
+
+
+def _repeat(lo: int, hi: int, sub: Any) -> _Info:
+    inner = _seq(sub)
+    if hi == _c.MAXREPEAT and inner.exact == _SPACE:
+        hi = SPACE_RUN  # a longer run of whitespace makes the text use no bounds at all
+    unbounded = hi == _c.MAXREPEAT
+    maxw = None if unbounded or inner.maxw is None else inner.maxw * hi
+    ext = None if maxw is None or inner.ext is None else maxw - (inner.maxw or 0) + inner.ext
+    exact: frozenset[str] | None = None
+    if inner.exact is not None and not unbounded and hi <= 3:
+        acc: frozenset[str] | None = _EMPTY
+        options: set[str] = set()
+        for k in range(hi + 1):
+            if k >= lo and acc is not None:
+                options |= acc
+            acc = _cross(acc, inner.exact) if acc is not None and k < hi else acc
+        exact = frozenset(options) if len(options) <= _MAX_SET and acc is not None else None
+    factor = _best(inner.factor, _as_factor(inner.exact, 0)) if lo >= 1 else None
+    return _Info(maxw, ext, exact, factor)
+
+
+def _node(node: tuple[Any, Any]) -> _Info:
+    op, av = node
+    if op is _c.LITERAL:
+        return _Info(1, 1, frozenset({_fold_char(chr(av))}), None)
+    if op is _c.IN:
+        return _Info(1, 1, _class_literals(av), None)
+    if op in (_c.NOT_LITERAL, _c.ANY, _c.CATEGORY):
+        return _UNKNOWN1
+    if op is _c.AT:
+        peek = {_c.AT_BOUNDARY: 1, _c.AT_NON_BOUNDARY: 1, _c.AT_END: 2, _c.AT_END_LINE: 1}
+        return _Info(0, peek.get(av, 2 if av is _c.AT_END_STRING else 0), _EMPTY, None)
+    if op in (_c.ASSERT, _c.ASSERT_NOT):
+        direction, sub = av
+        return _Info(0, _seq(sub).ext if direction == 1 else 0, _EMPTY, None)
+    if op is _c.SUBPATTERN:
+        return _seq(av[3])
+    if op is _c.ATOMIC_GROUP:
+        return _seq(av)
+    if op is _c.BRANCH:
+        return _branch(av[1])
+    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+        return _repeat(*av)
+    return _Info(None, None, None, None)  # back-references, conditionals: nothing known
+
+
+def analyse(pattern: str) -> tuple[Factor | None, int | None]:
+    """The best required-literal factor of *pattern* (None: none found) and its extent."""
+    info = _seq(_parser.parse(pattern, re.IGNORECASE))
+    factor = _best(info.factor, _as_factor(info.exact, 0))
+    return factor, info.ext
 
 
 class Near(BaseModel):
@@ -34,6 +335,8 @@ class RuleSpec(BaseModel):
     replacement: str | None = None
     example: str | None = None
     near_miss: str | None = None
+    # validated after `example`, which it is checked against (so declared after it)
+    keywords: list[str] = Field(default_factory=list)
 
     @field_validator("category")
     @classmethod
@@ -50,6 +353,16 @@ class RuleSpec(BaseModel):
                 re.compile(p)
             except re.error as exc:
                 raise ValueError(f"pattern {p!r} is not a valid regular expression: {exc}") from exc
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords_occur(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if any(not k.strip() for k in value):
+            raise ValueError("a keyword must not be empty")
+        example = info.data.get("example")
+        if value and example and not any(fold(k) in fold(example) for k in value):
+            raise ValueError(f"none of the keywords {value} occurs in the rule's example")
         return value
 
     @model_validator(mode="after")
@@ -70,6 +383,13 @@ class Rule:
     regex: re.Pattern[str]
     near: re.Pattern[str] | None
     cancel: re.Pattern[str] | None
+    # prefilter: the literal strings (folded) one of which every match contains, each with how
+    # far before it a match can start (None: anywhere before), and how far a match attempt looks
+    # past its start (None: to the end); `gate`: the strings are the rule's `keywords` field,
+    # which only decides whether the rule runs on a field at all
+    keywords: Pre
+    ext: int | None
+    gate: bool
 
 
 def _compile(spec: RuleSpec) -> Rule:
@@ -81,7 +401,41 @@ def _compile(spec: RuleSpec) -> Rule:
     if spec.not_preceded_by:
         alts = "|".join(re.escape(w) for w in spec.not_preceded_by)
         cancel = re.compile(rf"\b(?:{alts})\W*$", re.I)
-    return Rule(spec, re.compile("|".join(f"(?:{p})" for p in parts), re.I), near, cancel)
+    source = "|".join(f"(?:{p})" for p in parts)
+    factor, ext = analyse(source)
+    if spec.keywords:
+        keywords: Pre = dict.fromkeys((fold(k) for k in spec.keywords), None)
+    else:
+        keywords = factor.pre if factor is not None else {}
+    return Rule(spec, re.compile(source, re.I), near, cancel, keywords, ext, bool(spec.keywords))
+
+
+_LONG_SPACE = " " * (SPACE_RUN + 1)
+_SHORT_WINDOW = 8  # windows of fewer start positions are tried with match(), not search()
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The rules that can run on one field in one language, and their keyword automaton."""
+
+    automaton: Any  # ahocorasick.Automaton (no stubs): folded keyword -> (length, ((rule, pre), ...))
+    always: tuple[int, ...]  # rules with no keyword: run over the whole field
+
+
+def _plan(rules: list[Rule], indexes: list[int]) -> _Plan:
+    table: dict[str, list[tuple[int, int | None]]] = {}
+    always = []
+    for i in indexes:
+        if not rules[i].keywords:
+            always.append(i)
+        for k, pre in rules[i].keywords.items():
+            table.setdefault(k, []).append((i, pre))
+    automaton = ahocorasick.Automaton()
+    for k, ids in table.items():
+        automaton.add_word(k, (len(k), tuple(ids)))
+    automaton.add_word(_LONG_SPACE, (len(_LONG_SPACE), ()))  # no ids: marks a long whitespace run
+    automaton.make_automaton()
+    return _Plan(automaton, tuple(always))
 
 
 class RuleSet:
@@ -90,19 +444,134 @@ class RuleSet:
     def __init__(self, specs: list[RuleSpec]) -> None:
         self.rules = [_compile(s) for s in specs]
         self.by_id = {r.spec.id: r for r in self.rules}
+        self._plans: dict[tuple[str | None, str], _Plan] = {}
 
     def __len__(self) -> int:
         return len(self.rules)
 
+    def only(self, ids: list[str]) -> RuleSet:
+        """The same rules restricted to *ids* (in file order)."""
+        keep = set(ids)
+        return RuleSet([r.spec for r in self.rules if r.spec.id in keep])
+
+    def _plan_for(self, language: str | None, field: str) -> _Plan:
+        key = (language, field)
+        plan = self._plans.get(key)
+        if plan is None:
+            indexes = [
+                i
+                for i, r in enumerate(self.rules)
+                if (not language or r.spec.language == language)
+                and (field == "title" or not r.spec.headline_only)
+            ]
+            plan = self._plans[key] = _plan(self.rules, indexes)
+        return plan
+
     def match(self, title: str, text: str, language: str | None) -> list[Evidence]:
+        """Evidence of every rule in *language* (every rule when None), rule by rule in file order,
+        the title's before the text's, each in text order."""
+        found: dict[int, list[Evidence]] = {}
+        for field, body in (("title", title), ("text", text)):
+            plan = self._plan_for(language, field)
+            candidates, bounded = _candidates(plan, body)
+            for i, starts in candidates:
+                rule = self.rules[i]
+                if starts is None or rule.gate:
+                    runs = rule.regex.finditer(body)
+                else:
+                    runs = _windowed(rule, body, starts, bounded)
+                evidence = _evidence(rule, field, body, runs)
+                if evidence:
+                    found.setdefault(i, []).extend(evidence)
+        return [ev for i in sorted(found) for ev in found[i]]
+
+    def match_reference(self, title: str, text: str, language: str | None) -> list[Evidence]:
+        """The straightforward engine: every rule's regular expression over the whole field."""
         found: list[Evidence] = []
         for rule in self.rules:
             if language and rule.spec.language != language:
                 continue
             fields = [("title", title)] if rule.spec.headline_only else [("title", title), ("text", text)]
             for field, body in fields:
-                found.extend(_matches(rule, field, body))
+                if rule.gate and not any(k in fold(body) for k in rule.keywords):
+                    continue
+                found.extend(_evidence(rule, field, body, rule.regex.finditer(body)))
         return found
+
+
+Hits = list[tuple[int, int]]  # (earliest start of a match, keyword offset), sorted
+
+
+def _candidates(plan: _Plan, body: str) -> tuple[list[tuple[int, Hits | None]], bool]:
+    """For each rule whose keywords occur in *body*: the rule's index and its keyword hits (None:
+    run over the whole body); and whether *body* has no whitespace run longer than
+    ``SPACE_RUN`` (so the rules' bounds hold)."""
+    hits: dict[int, Hits] = {}
+    bounded = True
+    if body:
+        for end, (length, entries) in plan.automaton.iter(fold(body)):
+            if not entries:
+                bounded = False
+                continue
+            h = end - length + 1
+            for i, pre in entries:
+                hit = (-1 if pre is None else h - pre, h)
+                at = hits.get(i)
+                if at is None:
+                    hits[i] = [hit]
+                else:
+                    at.append(hit)
+    out: list[tuple[int, Hits | None]] = [(i, None) for i in plan.always]
+    out.extend((i, sorted(found)) for i, found in hits.items())
+    return out, bounded
+
+
+def _windowed(rule: Rule, body: str, hits: Hits, bounded: bool) -> Iterator[re.Match[str]]:
+    """The matches ``rule.regex.finditer(body)`` yields, trying only near keyword offsets.
+
+    Every match contains a keyword at some offset ``h`` and starts in ``[h - pre, h]`` (``pre``
+    of that keyword): the places the regex matches all lie in these windows. Taking the windows
+    in order of their start, a search from the window's start (or from ``lo``, the end of the
+    last match, or past the windows already found empty) returns the leftmost match at or after
+    ``lo``, which is exactly the match ``finditer`` yields next. A search that only has to find
+    a match starting by ``h`` needs to see no further than ``h + ext``, so it is cut there.
+    Without bounds (``None``, or a text with a longer whitespace run than the bounds assume)
+    a search runs to the end of the text, and its match is the next one wherever it is.
+    """
+    search = rule.regex.search
+    n = len(body)
+    ext = rule.ext if bounded else None
+    lo = 0  # finditer has yielded every match that starts before lo
+    clear = 0  # no match starts in [max(lo, window start), clear)
+    for a, h in hits:
+        start = max(lo, clear, a if bounded else 0)
+        if start > h:
+            continue
+        if ext is None:
+            m = search(body, start)
+            if m is None:
+                return
+        else:
+            m = _first_by(rule.regex, body, start, h, min(n, h + ext + 1))
+            if m is None:
+                clear = h + 1
+                continue
+        yield m
+        lo = m.end() if m.end() > m.start() else m.end() + 1
+
+
+def _first_by(regex: re.Pattern[str], body: str, start: int, h: int, cut: int) -> re.Match[str] | None:
+    """The leftmost match starting in ``[start, h]``, looking no further than *cut*: tried
+    position by position in a short window (a search would go on trying up to *cut*)."""
+    if h - start < _SHORT_WINDOW:
+        match = regex.match
+        for p in range(start, h + 1):
+            m = match(body, p, cut)
+            if m is not None:
+                return m
+        return None
+    m = regex.search(body, start, cut)
+    return m if m is not None and m.start() <= h else None
 
 
 def _window_ok(rule: Rule, body: str, start: int, end: int) -> bool:
@@ -114,9 +583,9 @@ def _window_ok(rule: Rule, body: str, start: int, end: int) -> bool:
     return rule.near.search(" ".join([*before, body[start:end], *after])) is not None
 
 
-def _matches(rule: Rule, field: str, body: str) -> list[Evidence]:
+def _evidence(rule: Rule, field: str, body: str, found: Iterator[re.Match[str]]) -> list[Evidence]:
     out = []
-    for m in rule.regex.finditer(body):
+    for m in found:
         if rule.cancel and rule.cancel.search(body[max(0, m.start() - 40) : m.start()]):
             continue
         if not _window_ok(rule, body, m.start(), m.end()):
