@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import _sre  # type: ignore[import-not-found]
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from re import _casefix, _parser  # type: ignore[attr-defined]
@@ -307,11 +307,46 @@ def _node(node: tuple[Any, Any]) -> _Info:
     return _Info(None, None, None, None)  # back-references, conditionals: nothing known
 
 
-def analyse(pattern: str) -> tuple[Factor | None, int | None]:
-    """The best required-literal factor of *pattern* (None: none found) and its extent."""
-    info = _seq(_parser.parse(pattern, re.IGNORECASE))
+def _word_char_class(op: Any, av: Any) -> bool:
+    if op is _c.LITERAL:
+        return chr(av).isalnum() or chr(av) == "_"
+    if op is _c.RANGE:
+        return av in ((ord("a"), ord("z")), (ord("A"), ord("Z")), (ord("0"), ord("9")))
+    return op is _c.CATEGORY and av in (_c.CATEGORY_DIGIT, _c.CATEGORY_WORD)
+
+
+def _word_start(nodes: list[Any], boundary: bool = False) -> bool:
+    """Whether every match of *nodes* starts at the start of a word: a ``\\b`` comes before the
+    first character consumed, which is a word character."""
+    for k, (op, av) in enumerate(nodes):
+        rest = nodes[k + 1 :]
+        if op is _c.AT:
+            boundary = boundary or av is _c.AT_BOUNDARY
+        elif op in (_c.ASSERT, _c.ASSERT_NOT):
+            continue
+        elif op is _c.LITERAL:
+            return boundary and _word_char_class(op, av)
+        elif op is _c.IN:
+            return boundary and all(_word_char_class(o, a) for o, a in av)
+        elif op is _c.SUBPATTERN:
+            return _word_start(list(av[3]) + rest, boundary)
+        elif op is _c.BRANCH:
+            return all(_word_start(list(alt) + rest, boundary) for alt in av[1])
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            first = _word_start(list(av[2]) + rest, boundary)
+            return first and (av[0] >= 1 or _word_start(rest, boundary))
+        else:
+            return False
+    return False  # it can match the empty string
+
+
+def analyse(pattern: str) -> tuple[Factor | None, int | None, bool]:
+    """The best required-literal factor of *pattern* (None: none found), its extent, and whether
+    its matches always start at the start of a word."""
+    parsed = _parser.parse(pattern, re.IGNORECASE)
+    info = _seq(parsed)
     factor = _best(info.factor, _as_factor(info.exact, 0))
-    return factor, info.ext
+    return factor, info.ext, _word_start(list(parsed))
 
 
 class Near(BaseModel):
@@ -390,6 +425,7 @@ class Rule:
     keywords: Pre
     ext: int | None
     gate: bool
+    word_start: bool  # every match starts at the start of a word
 
 
 def _compile(spec: RuleSpec) -> Rule:
@@ -402,16 +438,18 @@ def _compile(spec: RuleSpec) -> Rule:
         alts = "|".join(re.escape(w) for w in spec.not_preceded_by)
         cancel = re.compile(rf"\b(?:{alts})\W*$", re.I)
     source = "|".join(f"(?:{p})" for p in parts)
-    factor, ext = analyse(source)
+    factor, ext, word_start = analyse(source)
     if spec.keywords:
         keywords: Pre = dict.fromkeys((fold(k) for k in spec.keywords), None)
     else:
         keywords = factor.pre if factor is not None else {}
-    return Rule(spec, re.compile(source, re.I), near, cancel, keywords, ext, bool(spec.keywords))
+    regex = re.compile(source, re.I)
+    return Rule(spec, regex, near, cancel, keywords, ext, bool(spec.keywords), word_start)
 
 
 _LONG_SPACE = " " * (SPACE_RUN + 1)
 _SHORT_WINDOW = 8  # windows of fewer start positions are tried with match(), not search()
+_WORD_START = re.compile(r"\b\w")
 
 
 @dataclass(frozen=True, slots=True)
@@ -552,7 +590,7 @@ def _windowed(rule: Rule, body: str, hits: Hits, bounded: bool) -> Iterator[re.M
             if m is None:
                 return
         else:
-            m = _first_by(rule.regex, body, start, h, min(n, h + ext + 1))
+            m = _first_by(rule, body, start, h, min(n, h + ext + 1))
             if m is None:
                 clear = h + 1
                 continue
@@ -560,18 +598,23 @@ def _windowed(rule: Rule, body: str, hits: Hits, bounded: bool) -> Iterator[re.M
         lo = m.end() if m.end() > m.start() else m.end() + 1
 
 
-def _first_by(regex: re.Pattern[str], body: str, start: int, h: int, cut: int) -> re.Match[str] | None:
-    """The leftmost match starting in ``[start, h]``, looking no further than *cut*: tried
-    position by position in a short window (a search would go on trying up to *cut*)."""
+def _first_by(rule: Rule, body: str, start: int, h: int, cut: int) -> re.Match[str] | None:
+    """The leftmost match starting in ``[start, h]``, looking no further than *cut*. A search
+    would go on trying every position up to *cut*, so positions are tried one by one: every
+    position of a short window, or the word starts of a longer one when matches start words."""
+    match = rule.regex.match
     if h - start < _SHORT_WINDOW:
-        match = regex.match
-        for p in range(start, h + 1):
-            m = match(body, p, cut)
-            if m is not None:
-                return m
-        return None
-    m = regex.search(body, start, cut)
-    return m if m is not None and m.start() <= h else None
+        positions: Iterable[int] = range(start, h + 1)
+    elif rule.word_start:
+        positions = (w.start() for w in _WORD_START.finditer(body, start, h + 1))
+    else:
+        m = rule.regex.search(body, start, cut)
+        return m if m is not None and m.start() <= h else None
+    for p in positions:
+        m = match(body, p, cut)
+        if m is not None:
+            return m
+    return None
 
 
 def _window_ok(rule: Rule, body: str, start: int, end: int) -> bool:
