@@ -75,9 +75,9 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from .commands import data, ops, pipeline_cmds, web
+    from .commands import data, ops, pipeline_cmds, rules_cmd, web
 
-    for module in (pipeline_cmds, data, ops, web):
+    for module in (pipeline_cmds, data, ops, web, rules_cmd):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -246,6 +246,7 @@ def quotes(text: str, language: str | None) -> list[Quote]:
     cues, names = _scan(lex, text, fold(text), lang)
     starts = [n[0] for n in names]
     out = []
+    used: set[int] = set()
     for cs, ce in cues:
         a, b = _clause(text, cs, ce)
         before = text[a:cs]
@@ -258,8 +259,9 @@ def quotes(text: str, language: str | None) -> list[Quote]:
         else:
             k = bisect_left(starts, cs) - 1
             chosen = names[k] if k >= 0 and names[k][0] >= a and names[k][1] <= cs else None
-        if chosen is None:
-            continue
+        if chosen is None or chosen[0] in used:
+            continue  # no known speaker, or one already counted ("a spokesperson for X told")
+        used.add(chosen[0])
         s, e, aff = chosen
         out.append(Quote(text[s:e], s, e, aff, lex.sides[aff], (min(s, cs), max(e, ce))))
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +11,7 @@ import pytest
 
 from pipeline.errors import ConfigError
 from pipeline.records import CATEGORIES, Evidence
-from pipeline.rules import RuleSet, load_rules
+from pipeline.rules import RuleSet, RuleSpec, analyse, fold, load_rules
 from pipeline.yamlfile import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -323,3 +325,150 @@ def test_missing_rules_file_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read") as info:
         load_rules(path)
     assert str(path) in str(info.value)
+
+
+# ------------------------------------------------------------------ one-pass engine = reference
+
+# Team-written passages: the rules' own examples and near misses, glued in different orders and
+# with paragraph breaks, long whitespace runs, curly quotes and characters that IGNORECASE folds.
+EXTRA_EN = [
+    "Clashes broke out near Nablus as settlers torched cars; the Israeli army said it was investigating.",
+    "At least 1,200 people were killed in Gaza this week, the Gaza Health Ministry said.\n\nMore died.",
+    "The Hamas-run health ministry's figures could not be independently verified, the IDF said.",
+    "Israeli forces killed 12 people in Jenin, and the mob chanted; a flash mob danced in Toronto.",
+    "Amal Hassan, 9, was killed with her brother Omar Hassan, aged 12, in a strike on Rafah.",
+    "KİBBUTZ residents spoke; the ſtrike on the ſchool killed 40 people in Gaza, by Israel's count.",
+    "The death toll in Gaza rose" + " " * 40 + "to 40,000, the ministry said.",
+]
+EXTRA_FR = [
+    "Des affrontements ont éclaté près de Naplouse, a déclaré l’armée israélienne.",
+    "Au moins 46\u202f000 Palestiniens ont été tués à Gaza, selon le ministère de la Santé du Hamas.",
+    "Le bilan s’est alourdi à Gaza\u00a0: 30 personnes sont mortes dans la bande de Gaza.",
+]
+
+
+def _passages(language: str) -> list[str]:
+    own = [
+        s for r in RAW_RULES if r["language"] == language for s in (r.get("example"), r.get("near_miss")) if s
+    ]
+    extra = EXTRA_EN if language == "en" else EXTRA_FR
+    glued = [" ".join(own[i : i + 7]) for i in range(0, len(own), 5)]
+    glued += ["\n".join(reversed(own[i : i + 9])) for i in range(0, len(own), 4)]
+    return own + extra + glued + [" ".join(own + extra)]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_one_pass_engine_equals_the_reference(real_rules: RuleSet, language: str) -> None:
+    passages = _passages(language)
+    fired = 0
+    for k, text in enumerate(passages):
+        title = passages[(k + 1) % len(passages)][:120]
+        for lang in (language, None):
+            got = real_rules.match(title, text, lang)
+            assert got == real_rules.match_reference(title, text, lang), (lang, text[:80])
+            fired += len(got)
+    assert fired > 200  # the comparison saw plenty of matches
+
+
+def test_engine_equals_reference_on_generated_rule_variants(real_rules: RuleSet) -> None:
+    """The rules with one word of each pattern changed (keywords move), on the same passages."""
+    rng = random.Random(7)
+    words = ["gaza", "said", "killed", "the", "army", "clashes", "ministry", "people", "mob"]
+    specs = []
+    for k, rule in enumerate(real_rules.rules):
+        data = rule.spec.model_dump() | {"id": f"{rule.spec.id}-v{k}", "example": None, "near_miss": None}
+        data["patterns"] = [
+            re.sub(r"(?<![\\\w?])[a-z]{5,}", rng.choice(words), p, count=1) for p in data["patterns"]
+        ]
+        try:
+            specs.append(RuleSpec.model_validate(data))
+        except ValueError:
+            continue
+    variants = RuleSet([r.spec for r in real_rules.rules] + specs)
+    for language in ("en", "fr"):
+        for text in _passages(language):
+            assert variants.match("", text, language) == variants.match_reference("", text, language)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "keywords"),
+    [
+        (r"\bclash(?:es|ed)?\b", {"clash"}),
+        (r"\baccording to Hamas\b", {"according to hamas"}),
+        (r"\b(?:Jewish|Israeli)\s+neighbou?rhoods?\b", {"neighborhood", "neighbourhood"}),
+        (r"\bhuman\s+shields?\b", {"shield"}),
+        (r"(?:\d+|dozens) (?:killed|dead)", {" killed", " dead"}),
+    ],
+)
+def test_required_literals_are_derived_from_patterns(pattern: str, keywords: set[str]) -> None:
+    factor, _, _ = analyse(pattern)
+    assert factor is not None
+    assert set(factor.pre) == keywords
+
+
+@pytest.mark.parametrize("pattern", [r"\w+ said", r"(?:a|\d)+", r"\bx?\b"])
+def test_unbounded_or_literal_free_patterns_still_match_like_the_reference(
+    tmp_path: Path, pattern: str
+) -> None:
+    factor, ext, _ = analyse(pattern)
+    assert factor is None or ext is None or None in factor.pre.values()
+    body = f"""\
+  - id: free
+    category: loaded_language
+    language: en
+    patterns: ['{pattern}']
+    weight: 0.3
+    explanation: Anything.
+"""
+    rules = _rules(tmp_path, body)
+    text = "The minister said 12 aaa things."
+    assert rules.match("", text, "en") == rules.match_reference("", text, "en")
+
+
+def test_fold_keeps_offsets_and_folds_like_ignorecase() -> None:
+    text = "İstanbul\u00a0ſtrike\tKİBBUTZ 2024 Σ"
+    assert fold(text) == "istanbul strike kibbutz 0000 ς"
+    assert len(fold(text)) == len(text)
+    assert re.search("strike", text, re.I) and re.search("kibbutz", text, re.I)  # what re matches, fold finds
+
+
+def test_keywords_gate_the_rule_on_the_field(tmp_path: Path) -> None:
+    rules = _rules(
+        tmp_path,
+        """\
+  - id: gated
+    category: good_coverage
+    language: en
+    patterns: ['(?-i:\\b[A-Z][a-z]{1,20}), \\d{1,2},']
+    keywords: ['killed']
+    weight: 0.3
+    explanation: Named victims.
+    example: 'Sami, 7, was killed.'
+""",
+    )
+    assert rules.match("", "Sami, 7, was killed in Gaza.", "en")
+    assert rules.match("", "Sami, 7, went to school.", "en") == []
+    for text in ("Sami, 7, was killed.", "Sami, 7, went to school."):
+        assert rules.match("", text, "en") == rules.match_reference("", text, "en")
+
+
+def test_keyword_that_does_not_occur_in_the_example_is_refused(tmp_path: Path) -> None:
+    ok = VALID.replace(
+        "    weight: 0.5\n",
+        "    weight: 0.5\n    example: Settlers took disputed land.\n    keywords: ['land']\n",
+        1,
+    )
+    path = tmp_path / "ok.yaml"
+    path.write_text(ok, encoding="utf-8")
+    assert load_rules(path).by_id["first-rule"].gate
+    bad = ok.replace("keywords: ['land']", "keywords: ['occupied']")
+    path, message = _error(tmp_path, bad)
+    assert message.startswith(f"{path}:{_line_of(bad, 'keywords:')}:")
+    assert "rule 'first-rule'" in message
+    assert "keywords" in message and "occupied" in message
+
+
+def test_empty_keyword_is_refused(tmp_path: Path) -> None:
+    bad = VALID.replace("    weight: 0.5\n", "    weight: 0.5\n    keywords: ['  ']\n", 1)
+    _, message = _error(tmp_path, bad)
+    assert "rule 'first-rule'" in message and "keywords" in message
