@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,12 @@ import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.model_selection import KFold
 from sklearn.multiclass import OneVsRestClassifier
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.pipeline import FeatureUnion
 
 from .errors import ConfigError, InputError
+from .features import FastFeatures
 from .records import CATEGORIES
 
 MODEL_FILE = "classifier.skops"
@@ -73,33 +75,42 @@ def _features() -> FeatureUnion:
     )
 
 
-def _relevance_model() -> Pipeline:
-    clf = LogisticRegression(C=10.0, solver="liblinear", class_weight="balanced")
-    return Pipeline([("features", _features()), ("clf", clf)])
+def _relevance_model() -> LogisticRegression:
+    return LogisticRegression(C=10.0, solver="liblinear", class_weight="balanced")
 
 
-def _category_model() -> Pipeline:
+def _category_model() -> OneVsRestClassifier:
     """One calibrated (Platt) logistic regression per category, trained on relevant articles."""
     base = LogisticRegression(C=3.0, solver="liblinear", class_weight="balanced")
-    clf = OneVsRestClassifier(CalibratedClassifierCV(base, method="sigmoid", cv=3))
-    return Pipeline([("features", _features()), ("clf", clf)])
+    return OneVsRestClassifier(CalibratedClassifierCV(base, method="sigmoid", cv=3))
 
 
-def _slim(model: Pipeline) -> Pipeline:
+def _slim(features: FeatureUnion) -> FeatureUnion:
     """Drop the vectorizers' stop_words_ (every pruned n-gram: large, unused at predict time) and
     store vocabulary indices as plain ints, which skops writes compactly."""
-    for _name, vec in model.named_steps["features"].transformer_list:
+    for _name, vec in features.transformer_list:
         if hasattr(vec, "stop_words_"):
             delattr(vec, "stop_words_")
         vec.vocabulary_ = {term: int(i) for term, i in vec.vocabulary_.items()}
-    return model
+    return features
 
 
 class Classifier:
-    def __init__(self, relevance: Pipeline, categories: Pipeline, meta: dict[str, Any]) -> None:
+    """Shared TF-IDF features (fitted by scikit-learn, applied by ``features.FastFeatures``), a
+    relevance head and a calibrated head per category."""
+
+    def __init__(
+        self,
+        features: FeatureUnion,
+        relevance: LogisticRegression,
+        categories: OneVsRestClassifier,
+        meta: dict[str, Any],
+    ) -> None:
+        self.features = features
         self.relevance = relevance
         self.categories = categories
         self.meta = meta
+        self.fast = FastFeatures(features)
 
     @property
     def version(self) -> str:
@@ -107,8 +118,11 @@ class Classifier:
 
     def predict(self, docs: list[str]) -> list[tuple[float, dict[str, float]]]:
         """Relevance probability and per-category probabilities for each document."""
-        rel = self.relevance.predict_proba(docs)[:, 1]
-        cats = self.categories.predict_proba(docs)
+        if not docs:
+            return []
+        x = self.fast.transform(docs)
+        rel = self.relevance.predict_proba(x)[:, 1]
+        cats = self.categories.predict_proba(x)
         labels = list(self.meta["labels"])
         return [
             (float(r), {lab: float(p) for lab, p in zip(labels, row, strict=True)})
@@ -119,14 +133,19 @@ class Classifier:
         import skops.io as sio
 
         directory.mkdir(parents=True, exist_ok=True)
+        model_tmp, meta_tmp = directory / f".{MODEL_FILE}.part", directory / f".{META_FILE}.part"
         sio.dump(
-            {"relevance": self.relevance, "categories": self.categories},
-            directory / MODEL_FILE,
+            {"features": self.features, "relevance": self.relevance, "categories": self.categories},
+            model_tmp,
             compression=zipfile.ZIP_DEFLATED,
             compresslevel=9,
         )
-        self.meta["sha256"] = _sha256(directory / MODEL_FILE)
-        (directory / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n")
+        self.meta["sha256"] = _sha256(model_tmp)
+        meta_tmp.write_text(json.dumps(self.meta, indent=2) + "\n")
+        # both files are complete before either replaces the current model; a crash between the
+        # two renames leaves a checksum mismatch, which loading reports
+        os.replace(model_tmp, directory / MODEL_FILE)
+        os.replace(meta_tmp, directory / META_FILE)
 
 
 def load_classifier(directory: Path) -> Classifier:
@@ -146,7 +165,12 @@ def load_classifier(directory: Path) -> Classifier:
         raise ConfigError(f"{exc.filename}: model file missing; run `mediawatch train`") from exc
     except (ValueError, KeyError, OSError, TypeError, zipfile.BadZipFile) as exc:
         raise ConfigError(f"{path}: not a valid model file ({type(exc).__name__}: {exc})") from exc
-    return Classifier(data["relevance"], data["categories"], meta)
+    try:
+        return Classifier(data["features"], data["relevance"], data["categories"], meta)
+    except (KeyError, ValueError, AttributeError) as exc:
+        raise ConfigError(
+            f"{path}: not a model this version can use ({exc}); run `mediawatch train`"
+        ) from exc
 
 
 def _sha256(path: Path) -> str:
@@ -192,23 +216,41 @@ def _targets(docs: list[LabelledDoc]) -> tuple[np.ndarray, np.ndarray, list[str]
     return y_rel, y_cat, labels
 
 
+def _fit(docs: list[LabelledDoc]) -> tuple[FeatureUnion, LogisticRegression, OneVsRestClassifier, list[str]]:
+    features = _features()
+    x = features.fit_transform([d.document for d in docs])
+    y_rel, _y, _labels = _targets(docs)
+    rows = [i for i, d in enumerate(docs) if d.relevant]
+    _r, y_cat, labels = _targets([docs[i] for i in rows])
+    relevance = _relevance_model().fit(x, y_rel)
+    categories = _category_model().fit(x[rows], y_cat)
+    return _slim(features), relevance, categories, labels
+
+
 def cross_validate(docs: list[LabelledDoc], folds: int = 5) -> dict[str, Any]:
     """Per-label precision/recall/F1 from k-fold cross-validation (fixed seed). Categories are
     measured on the relevant documents, as the category model only sees those."""
     from sklearn.metrics import precision_recall_fscore_support
 
     kf = KFold(n_splits=folds, shuffle=True, random_state=13)
-    y_rel, _y, _labels = _targets(docs)
-    rel_pred = cross_val_predict(_relevance_model(), [d.document for d in docs], y_rel, cv=kf)
-    relevant = [d for d in docs if d.relevant]
-    _r, y_cat, labels = _targets(relevant)
-    cat_prob = cross_val_predict(
-        _category_model(), [d.document for d in relevant], y_cat, cv=kf, method="predict_proba"
-    )
+    _r, _y, labels = _targets([d for d in docs if d.relevant])
+    y_rel = np.array([int(d.relevant) for d in docs])
+    rel_pred = np.zeros(len(docs), dtype=int)
+    relevant_idx = [i for i, d in enumerate(docs) if d.relevant]
+    cat_prob = np.zeros((len(docs), len(labels)))
+    for train_idx, test_idx in kf.split(docs):
+        features, relevance, categories, fold_labels = _fit([docs[i] for i in train_idx])
+        x = features.transform([docs[i].document for i in test_idx])
+        rel_pred[test_idx] = relevance.predict(x)
+        probs = categories.predict_proba(x)
+        for j, lab in enumerate(fold_labels):
+            cat_prob[test_idx, labels.index(lab)] = probs[:, j]
+    y_cat = np.array([[int(lab in docs[i].categories) for lab in labels] for i in relevant_idx])
+    pred_cat = (cat_prob[relevant_idx] >= 0.5).astype(int)
     out: dict[str, Any] = {}
     p, r, f, _s = precision_recall_fscore_support(y_rel, rel_pred, average="binary", zero_division=0)
     out["relevant"] = {"precision": p, "recall": r, "f1": f, "support": int(y_rel.sum())}
-    p, r, f, s = precision_recall_fscore_support(y_cat, (cat_prob >= 0.5).astype(int), zero_division=0)
+    p, r, f, s = precision_recall_fscore_support(y_cat, pred_cat, zero_division=0)
     for i, lab in enumerate(labels):
         out[lab] = {"precision": p[i], "recall": r[i], "f1": f[i], "support": int(s[i])}
     out["categories_macro_f1"] = float(np.mean(f))
@@ -219,12 +261,7 @@ def cross_validate(docs: list[LabelledDoc], folds: int = 5) -> dict[str, Any]:
 
 
 def train_classifier(docs: list[LabelledDoc], sources: list[str]) -> Classifier:
-    y_rel, _y, _labels = _targets(docs)
-    relevant = [d for d in docs if d.relevant]
-    _r, y_cat, labels = _targets(relevant)
-    rel, cat = _relevance_model(), _category_model()
-    _slim(rel.fit([d.document for d in docs], y_rel))
-    _slim(cat.fit([d.document for d in relevant], y_cat))
+    features, relevance, categories, labels = _fit(docs)
     digest = hashlib.sha256("\n".join(sorted(d.id + d.text for d in docs)).encode()).hexdigest()
-    meta = {"version": f"seed-{digest[:10]}", "labels": labels, "documents": len(docs), "sources": sources}
-    return Classifier(rel, cat, meta)
+    meta = {"version": f"mw-{digest[:10]}", "labels": labels, "documents": len(docs), "sources": sources}
+    return Classifier(features, relevance, categories, meta)

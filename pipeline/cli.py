@@ -10,8 +10,9 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 
@@ -42,6 +43,25 @@ def settings_of(ctx: click.Context) -> Settings:
 
         obj["settings"] = load_settings()
     return obj["settings"]  # type: ignore[no-any-return]
+
+
+class Age(click.ParamType):  # type: ignore[type-arg]
+    """A span back from now: ``7d``, ``24h``, ``2w`` or ``90m``."""
+
+    name = "age"
+    UNITS: ClassVar[dict[str, str]] = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        text = str(value).strip().lower()
+        unit = self.UNITS.get(text[-1:]) if text else None
+        if unit is None or not text[:-1].isdigit() or int(text[:-1]) == 0:
+            self.fail(f"'{value}' is not a span like 7d, 24h, 2w or 90m", param, ctx)
+        return timedelta(**{unit: int(text[:-1])})
+
+
+AGE = Age()
 
 
 @contextmanager

@@ -14,8 +14,11 @@ from .extract import detect_language
 from .records import CATEGORIES, COMPLAINT_CATEGORIES, Evidence, Score, ScoreInput
 from .rules import RuleSet
 from .sentences import casualty_sentences, split_sentences
+from .sourcing import SOURCE as SOURCING_SOURCE
+from .sourcing import sourcing_evidence
 
 AGENTLESS_WEIGHT = 0.35
+SOURCING_WEIGHT = 0.4  # one finding per article (pipeline/sourcing.py), counted once
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +88,10 @@ class Scorer:
         language = item.language or detect_language(f"{item.title}\n{item.text}") or "en"
         evidence = self.rules.match(item.title, item.text, language)
         evidence += agentless_evidence(item.text)
+        evidence += sourcing_evidence(item.title, item.text, language)
         weights: dict[str, list[float]] = {}
         for ev in evidence:
-            rule = self.rules.by_id.get(ev.source.removeprefix("rule:"))
-            weights.setdefault(ev.category, []).append(rule.spec.weight if rule else AGENTLESS_WEIGHT)
+            weights.setdefault(ev.category, []).append(self._weight(ev))
         categories = {c: _noisy_or(model.get(c, 0.0), weights.get(c, [])) for c in CATEGORIES}
         relevant = relevance >= self.thresholds.relevance
         flagged = [
@@ -117,6 +120,12 @@ class Scorer:
             evidence=evidence,
             model_version=self.classifier.version,
         )
+
+    def _weight(self, ev: Evidence) -> float:
+        if ev.source == SOURCING_SOURCE:
+            return SOURCING_WEIGHT
+        rule = self.rules.by_id.get(ev.source.removeprefix("rule:"))
+        return rule.spec.weight if rule else AGENTLESS_WEIGHT
 
     def _model_evidence(self, text: str, chosen: list[str], have: list[Evidence]) -> list[Evidence]:
         """For flagged categories no rule explains, quote the sentence the model rates highest."""

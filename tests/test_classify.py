@@ -50,13 +50,19 @@ def test_missing_model_says_how_to_rebuild_it(tmp_path: Path) -> None:
 def test_train_rebuilds_a_loadable_model_with_metrics(tmp_path: Path) -> None:
     models = tmp_path / "models"
     (models / "corpus").mkdir(parents=True)
-    shutil.copy(ROOT / "models/corpus/seed.jsonl", models / "corpus/seed.jsonl")
-    model, metrics = train(models)
-    assert metrics["relevant"]["f1"] >= 0.8
+    for name in ("seed.jsonl", "validation.jsonl"):
+        shutil.copy(ROOT / "models/corpus" / name, models / "corpus" / name)
+    report = train(models)
+    assert report.replaced and report.reason.startswith("no usable current model")
+    assert report.metrics["relevant"]["f1"] >= 0.8
     reloaded = load_classifier(models)
-    assert reloaded.version == model.version == load_classifier(ROOT / "models").version
+    assert reloaded.version == report.model.version == load_classifier(ROOT / "models").version
     saved = json.loads((models / "metrics.json").read_text())
-    assert saved["labels"]["relevant"] == metrics["relevant"]
+    assert saved["labels"]["relevant"] == report.metrics["relevant"]
+    assert (
+        saved["validation"]["labels"]["categories_macro_f1"]
+        == report.validation["new"]["categories_macro_f1"]
+    )
 
 
 def test_bad_corpus_line_names_file_line_and_field(tmp_path: Path) -> None:

@@ -210,3 +210,22 @@ def test_rules_check_passes_on_the_real_rules_and_fails_on_a_bad_example(
     assert result.exit_code == 1
     assert "FAIL mob: does not fire on its example" in result.output
     assert "FAIL mob: fires on its near_miss" in result.output
+
+
+def test_scorer_reports_one_sided_sourcing_through_the_score_contract() -> None:
+    """The score stage carries the sourcing finding, with its own weight, into the categories."""
+    from pipeline.orchestrate import build_scorer
+    from pipeline.records import ScoreInput
+
+    scorer = build_scorer(Settings(_env_file=None))  # type: ignore[call-arg]
+    one_sided, balanced = scorer.score_many(
+        [
+            ScoreInput("a", "Strikes hit Deir al-Balah", ONE_SIDED_EN, language="en"),
+            ScoreInput("b", "Strikes hit Deir al-Balah", ONE_SIDED_EN + PALESTINIAN_VOICES, language="en"),
+        ]
+    )
+    found = [e for e in one_sided.evidence if e.source == SOURCE]
+    assert [e.category for e in found] == ["one_sided_sourcing"]
+    assert ONE_SIDED_EN[found[0].start : found[0].end] == found[0].quote
+    assert not any(e.source == SOURCE for e in balanced.evidence)
+    assert one_sided.categories["one_sided_sourcing"] > balanced.categories["one_sided_sourcing"]

@@ -113,6 +113,36 @@ def export(ctx: click.Context, fmt: str, out: Path) -> None:
     click.echo(f"{n} articles written to {out}")
 
 
+@alerts.command("verdict")
+@click.argument("alert_id", type=int)
+@click.argument("verdict", type=click.Choice(["valid", "not-valid", "wrong-category"]))
+@click.option("--category", "categories", multiple=True, help="For wrong-category: a category that applies.")
+@click.option("--not-relevant", is_flag=True, help="For not-valid: the article is off-topic too.")
+@click.option("--by", required=True, help="Who judges (name or email).")
+@click.option("--note", default="", help="Why, for the record.")
+@click.pass_context
+def alerts_verdict(
+    ctx: click.Context,
+    alert_id: int,
+    verdict: str,
+    categories: tuple[str, ...],
+    not_relevant: bool,
+    by: str,
+    note: str,
+) -> None:
+    """Judge an alert; the verdict becomes a training label for `mediawatch train`.
+
+    \b
+    Example:
+      mediawatch alerts verdict 3 valid --by "Analyst A"
+      mediawatch alerts verdict 4 wrong-category --category loaded_language --by "Analyst A"
+      mediawatch alerts verdict 5 not-valid --not-relevant --by "Analyst A" --note "sports story"
+    """
+    with opened_store(settings_of(ctx)) as store:
+        store.record_verdict(alert_id, verdict, by, list(categories), not not_relevant, note)
+    click.echo(f"alert {alert_id}: {verdict} recorded")
+
+
 @click.group()
 def article() -> None:
     """Stored articles.

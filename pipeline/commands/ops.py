@@ -1,12 +1,13 @@
-"""db upgrade, config show, train, evaluate."""
+"""db upgrade, config show, train, evaluate, uncertain."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
-from ..cli import echo_json, opened_store, require_file, settings_of
+from ..cli import AGE, echo_json, opened_store, require_file, settings_of
 
 
 @click.group()
@@ -61,19 +62,73 @@ def config_show(ctx: click.Context, fmt: str) -> None:
 
 
 @click.command()
+@click.option("--force", is_flag=True, help="Save the new model even if it loses macro-F1 on validation.")
+@click.option("--no-verdicts", is_flag=True, help="Train on the recorded corpora only.")
 @click.pass_context
-def train(ctx: click.Context) -> None:
-    """Rebuild the shipped classifier from its recorded corpora and print its metrics.
+def train(ctx: click.Context, force: bool, no_verdicts: bool) -> None:
+    """Rebuild the shipped classifier from its recorded corpora and people's verdicts.
+
+    The new model replaces the current one only if its macro-F1 on the fixed validation set
+    (models/corpus/validation.jsonl) is at least the current model's; the report says why it was
+    kept or refused (exit code 0 either way; "replaced" in the JSON says which).
 
     \b
     Example:
       mediawatch train
+      mediawatch train --no-verdicts --force
     """
     from ..train import train as train_models
 
-    model, metrics = train_models(settings_of(ctx).models_dir)
-    click.echo(f"model {model.version} trained on {model.meta['documents']} documents")
-    echo_json(metrics)
+    settings = settings_of(ctx)
+    verdicts: list[dict[str, object]] = []
+    if not no_verdicts:
+        with opened_store(settings) as store:
+            verdicts = store.training_labels()
+    report = train_models(settings.models_dir, verdicts, force=force)
+    counts = report.documents
+    click.echo(
+        f"model {report.model.version}: {counts['corpus']} corpus documents + {counts['verdicts']} "
+        f"verdicts; {report.reason}",
+        err=True,
+    )
+    echo_json(report.as_dict())
+
+
+@click.command()
+@click.option(
+    "--since", type=AGE, default="30d", show_default=True, help="Articles first seen this recently."
+)
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def uncertain(ctx: click.Context, since: timedelta, limit: int, fmt: str) -> None:
+    """The stored articles the classifier is least sure about and nobody has judged yet: label
+    these first (a verdict on their alert, or a line in a corpus file).
+
+    \b
+    Example:
+      mediawatch uncertain --since 7d --limit 10
+    """
+    from ..classify import load_classifier
+    from ..train import least_sure
+
+    settings = settings_of(ctx)
+    model = load_classifier(settings.models_dir)
+    with opened_store(settings) as store:
+        judged = store.labelled_article_ids()
+        items = [
+            (a.article_id, a.title, a.text)
+            for a in store.articles_since(datetime.now(UTC) - since)
+            if a.article_id not in judged
+        ]
+    rows = least_sure(model, items, settings.relevance_threshold, settings.alert_threshold, limit)
+    if fmt == "json":
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no unjudged articles in that span")
+    for r in rows:
+        click.echo(f"{r['article_id']:>6}  {r['label']:<22} p={r['probability']:.2f}  {r['title'][:70]}")
 
 
 @click.command()
@@ -103,4 +158,4 @@ def evaluate(ctx: click.Context, data: Path) -> None:
     )
 
 
-COMMANDS = [db, config, train, evaluate]
+COMMANDS = [db, config, train, evaluate, uncertain]

@@ -263,6 +263,22 @@ class Outcome(Base):
     created_at: Mapped[datetime]
 
 
+class Verdict(Base):
+    """A person's judgement of an alert, kept as a training label for the classifier."""
+
+    __tablename__ = "verdicts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    verdict: Mapped[str] = mapped_column(String(16))  # valid | not_valid | wrong_category
+    relevant: Mapped[bool] = mapped_column(Boolean, default=True)
+    categories: Mapped[list[Any]] = mapped_column(default=list)  # the categories that do apply
+    by: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from . import migrate
 from .alerts import AlertsStore
 from .articles import ArticlesStore
+from .labels import LabelsStore
 from .pages import PagesStore
 from .runs import RunsStore
 from .sources import SourcesStore
 
 
-class Store(SourcesStore, ArticlesStore, PagesStore, AlertsStore, RunsStore):
+class Store(SourcesStore, ArticlesStore, PagesStore, AlertsStore, LabelsStore, RunsStore):
     """Open a database by URL. ``Store.open`` also brings its schema up to date."""
 
     @classmethod

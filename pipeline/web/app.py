@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
 
 from .. import __version__
+from ..errors import InputError
 from ..letters import LABELS
 from ..poll import source_health
 from ..records import CATEGORIES
@@ -22,6 +24,14 @@ from .highlight import group_evidence, highlight, word_diff
 
 HERE = Path(__file__).parent
 HTMX_DIRS = (Path("node_modules/htmx.org/dist"), HERE.parents[1] / "node_modules/htmx.org/dist")
+
+
+class VerdictIn(BaseModel):
+    verdict: Literal["valid", "not_valid", "wrong_category"]
+    by: str = Field(min_length=1, max_length=200)
+    categories: list[str] = Field(default_factory=list)
+    relevant: bool = True
+    note: str = Field(default="", max_length=2000)
 
 
 def mailto(recipient: str | None, subject: str, body: str) -> str:
@@ -160,6 +170,22 @@ def _api(app: FastAPI, store: Store) -> None:
     ) -> list[dict[str, Any]]:
         f = filters(status, outlet, category, language)
         return [a.as_dict() for a in store.list_alerts(**f, limit=limit)]
+
+    @app.post("/api/alerts/{alert_id}/verdict", status_code=201)
+    def api_verdict(alert_id: int, body: VerdictIn) -> dict[str, Any]:
+        """Judge an alert (valid, not_valid, wrong_category); it becomes a training label."""
+        try:
+            verdict_id = store.record_verdict(
+                alert_id, body.verdict, body.by, body.categories, body.relevant, body.note
+            )
+        except InputError as exc:
+            status = 404 if "no such alert" in str(exc) else 422
+            raise HTTPException(status, str(exc)) from exc
+        return {"id": verdict_id, "alert_id": alert_id, "verdict": body.verdict}
+
+    @app.get("/api/alerts/{alert_id}/verdicts")
+    def api_verdicts(alert_id: int) -> list[dict[str, Any]]:
+        return store.verdicts(alert_id)
 
     @app.get("/api/alerts/{alert_id}")
     def api_alert(alert_id: int) -> dict[str, Any]:

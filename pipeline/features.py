@@ -1,0 +1,161 @@
+"""Fast TF-IDF features at predict time, from vectorizers scikit-learn fitted.
+
+scikit-learn fits the vocabulary and IDF weights (``TfidfVectorizer``); this module only applies
+them, several times faster, because scoring must keep up with every article the pipeline reads:
+
+* the document is analysed once for both vectorizers and for both models (relevance and the
+  categories), where two scikit-learn pipelines analysed it four times;
+* character n-grams (``char_wb``) are computed per distinct word, and each word's known n-gram ids
+  are cached, since the same words recur in every article.
+
+The result is the same matrix scikit-learn's ``FeatureUnion.transform`` gives (tests compare them
+on varied text); only the configurations the classifier uses are supported, and anything else is
+refused when the model loads.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from typing import Any
+
+import numpy as np
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+CACHE_WORDS = 200_000  # distinct words whose n-gram ids are kept (about 40 MB at most)
+_WHITE = re.compile(r"\s\s+")
+_EMPTY_INT = np.zeros(0, dtype=np.int64)
+_EMPTY_FLOAT = np.zeros(0, dtype=np.float64)
+
+
+class FastTfidf:
+    """One fitted ``TfidfVectorizer`` (word 1..n-grams or ``char_wb``), applied quickly."""
+
+    def __init__(self, vec: TfidfVectorizer) -> None:
+        _check_supported(vec)
+        self.kind = "char_wb" if vec.analyzer == "char_wb" else "word"
+        self.ngram_range: tuple[int, int] = vec.ngram_range
+        self.accents = vec.strip_accents == "unicode"
+        self.token = re.compile(vec.token_pattern)
+        self.vocabulary: dict[str, int] = vec.vocabulary_
+        self.idf = np.asarray(vec.idf_, dtype=np.float64)
+        self.sublinear = bool(vec.sublinear_tf)
+        self.width = len(self.idf)
+        self._word_ids: dict[str, np.ndarray[Any, Any]] = {}
+
+    def counts(self, text: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """(sorted feature ids, their counts) for one document."""
+        text = text.lower()
+        if self.accents:
+            text = strip_accents(text)
+        ids = self._char_ids(text) if self.kind == "char_wb" else self._word_ids_of(text)
+        if not len(ids):
+            return _EMPTY_INT, _EMPTY_FLOAT
+        cols, times = np.unique(ids, return_counts=True)
+        return cols, times.astype(np.float64)
+
+    def _word_ids_of(self, text: str) -> np.ndarray[Any, Any]:
+        tokens = self.token.findall(text)
+        vocab = self.vocabulary
+        low, high = self.ngram_range
+        found: list[int] = []
+        for n in range(low, high + 1):
+            grams = tokens if n == 1 else map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
+            found.extend(idx for idx in map(vocab.get, grams) if idx is not None)
+        return np.asarray(found, dtype=np.int64)
+
+    def _char_ids(self, text: str) -> np.ndarray[Any, Any]:
+        cache, parts = self._word_ids, []
+        for word, times in Counter(_WHITE.sub(" ", text).split()).items():
+            ids = cache.get(word)
+            if ids is None:
+                ids = np.asarray(self._ids_of(word), dtype=np.int64)
+                if len(cache) < CACHE_WORDS:
+                    cache[word] = ids
+            parts.append(ids if times == 1 else np.tile(ids, times))
+        return np.concatenate(parts) if parts else _EMPTY_INT
+
+    def _ids_of(self, word: str) -> tuple[int, ...]:
+        """The vocabulary ids of a word's ``char_wb`` n-grams, as scikit-learn generates them
+        (padded with a space each side; a word shorter than n gives one short n-gram and stops
+        the larger sizes)."""
+        padded, vocab = f" {word} ", self.vocabulary
+        out: list[int] = []
+        low, high = self.ngram_range
+        for n in range(low, high + 1):
+            offset = 0
+            grams = [padded[0:n]]
+            while offset + n < len(padded):
+                offset += 1
+                grams.append(padded[offset : offset + n])
+            out.extend(vocab[g] for g in grams if g in vocab)
+            if offset == 0:
+                break
+        return tuple(out)
+
+
+def _check_supported(vec: TfidfVectorizer) -> None:
+    problems = []
+    if vec.analyzer not in ("word", "char_wb"):
+        problems.append(f"analyzer={vec.analyzer!r}")
+    if not vec.lowercase or vec.preprocessor is not None or vec.tokenizer is not None:
+        problems.append("custom preprocessing")
+    if vec.strip_accents not in (None, "unicode"):
+        problems.append(f"strip_accents={vec.strip_accents!r}")
+    if vec.stop_words is not None or vec.binary or vec.norm != "l2" or not vec.use_idf:
+        problems.append("stop words, binary, norm or idf settings")
+    if problems:
+        raise ValueError(f"unsupported vectorizer for fast features: {', '.join(problems)}")
+
+
+class FastFeatures:
+    """The classifier's ``FeatureUnion`` of TF-IDF vectorizers, applied once per document."""
+
+    def __init__(self, union: Any) -> None:
+        self.parts = [FastTfidf(vec) for _name, vec in union.transformer_list]
+
+    def transform(self, docs: list[str]) -> csr_matrix:
+        return hstack([_matrix(part, docs) for part in self.parts], format="csr")
+
+
+def _matrix(part: FastTfidf, docs: list[str]) -> csr_matrix:
+    indptr, indices, data = [0], [], []
+    for doc in docs:
+        cols, tf = part.counts(doc)
+        if part.sublinear:
+            tf = np.log(tf) + 1.0
+        values = tf * part.idf[cols]
+        norm = float(np.sqrt(values @ values))
+        if norm > 0:
+            values /= norm
+        indices.append(cols)
+        data.append(values)
+        indptr.append(indptr[-1] + len(cols))
+    return csr_matrix(
+        (
+            np.concatenate(data) if data else _EMPTY_FLOAT,
+            np.concatenate(indices).astype(np.int32) if indices else _EMPTY_INT,
+            indptr,
+        ),
+        shape=(len(docs), part.width),
+    )
+
+
+def _combining_table() -> dict[int, None]:
+    import sys
+
+    return {cp: None for cp in range(sys.maxunicode + 1) if unicodedata.combining(chr(cp))}
+
+
+_COMBINING: dict[int, None] = {}
+
+
+def strip_accents(text: str) -> str:
+    """What scikit-learn's ``strip_accents_unicode`` returns, without its per-character loop."""
+    if text.isascii():
+        return text
+    if not _COMBINING:
+        _COMBINING.update(_combining_table())
+    return unicodedata.normalize("NFKD", text).translate(_COMBINING)

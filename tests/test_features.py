@@ -1,0 +1,65 @@
+"""pipeline/features.py gives exactly scikit-learn's TF-IDF matrix, only faster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+
+from pipeline.classify import load_classifier, read_corpus
+from pipeline.features import FastFeatures, FastTfidf, strip_accents
+
+ROOT = Path(__file__).resolve().parents[1]
+ODD = [
+    "",
+    "x",
+    "a b  c   d",
+    "Élève à l'école — déjà-vu, « citation » et l’apostrophe",
+    "ÀÉÎ Õ ü ñ \t\n tabs\r\nand  CRLF",
+    "ﬁ ligature ½ ™ Ǆ ẞ İstanbul",
+    "1,200 killed; 3.5 km; 24/7 — 100% sure",
+    "the the the the the the",
+    "emoji 🙂 and zero\u200bwidth",
+]
+
+
+def docs() -> list[str]:
+    corpus = read_corpus(ROOT / "models/corpus/validation.jsonl")
+    return [d.document for d in corpus] + ODD
+
+
+def test_shipped_model_features_match_scikit_learn() -> None:
+    model = load_classifier(ROOT / "models")
+    texts = docs()
+    expected = model.features.transform(texts)
+    for _ in range(2):  # cold, then with the per-word cache filled
+        got = model.fast.transform(texts)
+        assert got.shape == expected.shape
+        assert np.abs((got - expected).toarray()).max() < 1e-12
+
+
+@pytest.mark.parametrize("accents", [None, "unicode"])
+@pytest.mark.parametrize(("analyzer", "ngrams"), [("word", (1, 1)), ("word", (1, 3)), ("char_wb", (1, 5))])
+def test_other_fitted_settings_match(analyzer: str, ngrams: tuple[int, int], accents: str | None) -> None:
+    texts = docs()
+    vec = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, strip_accents=accents, sublinear_tf=True)
+    vec.fit(texts[:40])
+    union = FeatureUnion([("v", vec)])
+    got = FastFeatures(union).transform(texts)
+    assert np.abs((got - union.transform(texts)).toarray()).max() < 1e-12
+
+
+def test_unsupported_vectorizers_are_refused() -> None:
+    vec = TfidfVectorizer(analyzer="char", binary=True).fit(["some text"])
+    with pytest.raises(ValueError, match=r"analyzer='char'.*binary"):
+        FastTfidf(vec)
+
+
+def test_strip_accents_equals_scikit_learn() -> None:
+    from sklearn.feature_extraction.text import strip_accents_unicode
+
+    for text in ODD:
+        assert strip_accents(text) == strip_accents_unicode(text)
