@@ -94,8 +94,8 @@ def in_process(docs: list[tuple[str, str]], repeat: int) -> dict[str, Any]:
     from threadpoolctl import threadpool_limits
 
     from pipeline import score as score_mod
-    from pipeline.orchestrate import build_scorer
     from pipeline.records import ScoreInput
+    from pipeline.score import build_scorer
     from pipeline.settings import Settings
 
     threadpool_limits(1)
@@ -183,7 +183,7 @@ def command(docs: list[tuple[str, str]]) -> dict[str, Any]:
 MEMORY_PROBE = """
 import json, resource, sys
 sys.path.insert(0, {root!r})
-from pipeline.orchestrate import build_scorer
+from pipeline.score import build_scorer
 from pipeline.records import ScoreInput
 from pipeline.settings import Settings
 docs = json.load(open({docs!r}))

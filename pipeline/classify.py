@@ -151,16 +151,17 @@ class Classifier:
 def load_classifier(directory: Path) -> Classifier:
     """Load the shipped model; a missing, altered or untrusted file is a ``ConfigError``."""
     import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
 
     path, meta_path = directory / MODEL_FILE, directory / META_FILE
     try:
         meta = json.loads(meta_path.read_text())
         if meta.get("sha256") != _sha256(path):
             raise ConfigError(f"{path}: checksum differs from {meta_path}; retrain or restore it")
-        untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED)
-        if untrusted:
-            raise ConfigError(f"{path}: refused, contains untrusted types: {sorted(untrusted)}")
+        # one pass: skops refuses any type outside TRUSTED before building anything
         data = sio.load(path, trusted=TRUSTED)
+    except UntrustedTypesFoundException as exc:
+        raise ConfigError(f"{path}: refused, contains untrusted types: {exc}") from exc
     except FileNotFoundError as exc:
         raise ConfigError(f"{exc.filename}: model file missing; run `mediawatch train`") from exc
     except (ValueError, KeyError, OSError, TypeError, zipfile.BadZipFile) as exc:

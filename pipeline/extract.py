@@ -65,6 +65,7 @@ import lxml.html
 from lxml import etree
 
 from .errors import InputError
+from .language import WORDS, detect_language
 from .records import Extracted, Selectors
 
 
@@ -106,7 +107,6 @@ trafilatura = _import_trafilatura()
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = ("en", "fr")
 GZIP_MAGIC = b"\x1f\x8b"
 MIN_WORDS = 30  # less is a teaser, a consent wall or an error page, not an article
 MAX_HTML_BYTES = 5_000_000  # the fetch stage's default response cap (Settings.max_response_bytes)
@@ -115,10 +115,6 @@ MAX_DEPTH = 256  # libxml2's HTML parser stops nesting here and drops what is de
 
 OK, EMPTY, NO_ARTICLE, PAYWALLED = "ok", "empty", "no_article", "paywalled"
 NOT_HTML, TOO_LARGE, ERROR = "not_html", "too_large", "error"
-
-
-def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
 
 
 class _PageError(Exception):
@@ -612,7 +608,7 @@ def _is_byline(words: list[str]) -> bool:
 
 
 def _same_words(a: str, b: str) -> bool:
-    return _WORDS.findall(a.casefold()) == _WORDS.findall(b.casefold())
+    return WORDS.findall(a.casefold()) == WORDS.findall(b.casefold())
 
 
 def _paywall_prompt_on_page(html: str, tree: Any) -> bool:
@@ -1085,47 +1081,6 @@ def _declared_codec(head: bytes) -> str | None:
 
 
 # ------------------------------------------------------------------ language
-
-_WORDS = re.compile(r"[^\W\d_]+")
-# Frequent function words of one language that are rare in the other (and not "a", "on", "as"...).
-_EN_WORDS = _word_set(
-    "the and of to that is was with for are this it by from have has be were which their they he she"
-    " his her said but not at been would will who had its after about there than into we"
-)
-_FR_WORDS = _word_set(
-    "le la les des du de et est une un que qui dans pour par sur pas au aux ce cette il elle ils elles"
-    " sont ont été avec selon mais ou leur leurs ses nous vous être était aussi comme depuis contre lors"
-)
-
-
-@functools.cache
-def _identifier() -> Any:
-    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
-
-    ident = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
-    ident.set_languages(list(LANGUAGES))
-    return ident
-
-
-def detect_language(text: str) -> str | None:
-    """'en' or 'fr' (the languages MediaWatch reads); None for too little text or another language.
-
-    Function words decide clear cases at once; py3langid (whose model takes about 0.3 s to load)
-    decides the rest.
-    """
-    if len(text.strip()) < 20:
-        return None
-    words = _WORDS.findall(text[:3000].lower())
-    en = sum(1 for w in words if w in _EN_WORDS)
-    fr = sum(1 for w in words if w in _FR_WORDS)
-    high, low = max(en, fr), min(en, fr)
-    if high >= 3 and high >= 3 * low:
-        return "en" if en > fr else "fr"
-    if len(words) >= 60 and high + low < 0.03 * len(words):
-        return None  # many words, hardly any English or French ones: another language
-    lang, _prob = _identifier().classify(text[:5000])
-    return str(lang)
-
 
 # ------------------------------------------------------------------ small helpers
 

@@ -15,7 +15,6 @@ from urllib.parse import urljoin, urlsplit
 
 from . import cluster, entries, extract, revisit
 from .alert import ArticleInfo, draft_alert
-from .classify import load_classifier
 from .config import FeedsConfig, load_feeds
 from .errors import ConfigError
 from .fetch import Fetcher, policy_for
@@ -25,7 +24,7 @@ from .poll import Poller
 from .records import Extracted, FetchResult, ScoreInput, Selectors
 from .robots import RobotsCache
 from .rules import RuleSet, load_rules
-from .score import Scorer, Thresholds
+from .score import Scorer, build_scorer
 from .settings import Settings
 from .store import Store
 from .store.views import PendingEntry, WireCopy
@@ -83,18 +82,6 @@ class Pipeline:
             if refused:
                 return FetchResult(url, url, 0, error=refused, robots_blocked=True)
         return self.fetcher.get(url, kind="page", reserved=reserved)
-
-
-def build_scorer(settings: Settings, rules: RuleSet | None = None) -> Scorer:
-    thresholds = Thresholds(
-        relevance=settings.relevance_threshold,
-        alert=settings.alert_threshold,
-        praise=settings.praise_threshold,
-        model_only=settings.model_only_threshold,
-        per_category=dict(settings.category_thresholds),
-    )
-    rules = rules or load_rules(settings.alerts_dir / "rules.yaml")
-    return Scorer(load_classifier(settings.models_dir), rules, thresholds)
 
 
 def build(

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .classify import Classifier
-from .extract import detect_language
+from .classify import Classifier, load_classifier
+from .language import detect_language
 from .records import CATEGORIES, COMPLAINT_CATEGORIES, Evidence, Score, ScoreInput
-from .rules import RuleSet
+from .rules import RuleSet, load_rules
 from .sentences import casualty_sentences, split_sentences
 from .sourcing import SOURCE as SOURCING_SOURCE
 from .sourcing import sourcing_evidence
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 AGENTLESS_WEIGHT = 0.35
 SOURCING_WEIGHT = 0.4  # one finding per article (pipeline/sourcing.py), counted once
@@ -149,3 +153,16 @@ class Scorer:
                 )
             )
         return out
+
+
+def build_scorer(settings: Settings, rules: RuleSet | None = None) -> Scorer:
+    """The shipped classifier and the rules, with the thresholds from *settings*."""
+    thresholds = Thresholds(
+        relevance=settings.relevance_threshold,
+        alert=settings.alert_threshold,
+        praise=settings.praise_threshold,
+        model_only=settings.model_only_threshold,
+        per_category=dict(settings.category_thresholds),
+    )
+    rules = rules or load_rules(settings.alerts_dir / "rules.yaml")
+    return Scorer(load_classifier(settings.models_dir), rules, thresholds)

@@ -73,3 +73,21 @@ def test_bad_corpus_line_names_file_line_and_field(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match=r"c\.jsonl:2: field 'categories'"):
         read_corpus(bad)
+
+
+def test_model_file_with_untrusted_types_is_refused_before_loading(tmp_path: Path) -> None:
+    """A model file may only hold the allow-listed scikit-learn types, even with a valid checksum."""
+    import fractions
+    import hashlib
+
+    import skops.io as sio
+
+    from pipeline.classify import META_FILE, MODEL_FILE
+
+    shutil.copy(ROOT / "models" / META_FILE, tmp_path / META_FILE)
+    sio.dump({"features": fractions.Fraction(1, 3)}, tmp_path / MODEL_FILE)
+    meta = json.loads((tmp_path / META_FILE).read_text())
+    meta["sha256"] = hashlib.sha256((tmp_path / MODEL_FILE).read_bytes()).hexdigest()
+    (tmp_path / META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match="refused, contains untrusted types.*fractions.Fraction"):
+        load_classifier(tmp_path)

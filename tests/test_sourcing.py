@@ -214,8 +214,8 @@ def test_rules_check_passes_on_the_real_rules_and_fails_on_a_bad_example(
 
 def test_scorer_reports_one_sided_sourcing_through_the_score_contract() -> None:
     """The score stage carries the sourcing finding, with its own weight, into the categories."""
-    from pipeline.orchestrate import build_scorer
     from pipeline.records import ScoreInput
+    from pipeline.score import build_scorer
 
     scorer = build_scorer(Settings(_env_file=None))  # type: ignore[call-arg]
     one_sided, balanced = scorer.score_many(

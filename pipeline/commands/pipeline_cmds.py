@@ -155,8 +155,8 @@ def score(ctx: click.Context, inp: Path, out: Path | None) -> None:
     Example:
       mediawatch score --input articles.jsonl --output scores.jsonl
     """
-    from ..orchestrate import build_scorer
     from ..records import ScoreInput
+    from ..score import build_scorer
 
     scorer = build_scorer(settings_of(ctx))
     from ..jsonl import ScoreLine, read_lines
