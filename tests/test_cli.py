@@ -259,3 +259,31 @@ def test_sources_health_lists_listed_sources_and_strict_fails_on_warnings(
     )
     rows = json.loads(cli.invoke(main, ["sources", "health", "--format", "json"]).output)
     assert rows[0]["warning"].startswith("never succeeded") and rows[0]["enabled"] is True
+
+
+def test_score_with_a_damaged_model_or_rules_file_exits_2_naming_it(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    inp = _jsonl(tmp_path / "in.jsonl", [{"id": 1, "title": "T", "text": "Some text about Gaza."}])
+    models = tmp_path / "models"
+    shutil.copytree(root / "models", models)
+    blob = models / "classifier.skops"
+    blob.write_bytes(blob.read_bytes()[:-4] + b"XXXX")
+    monkeypatch.setenv("MEDIAWATCH_MODELS_DIR", str(models))
+    result = cli.invoke(main, ["score", "--input", str(inp)])
+    assert result.exit_code == 2
+    assert "classifier.skops: checksum differs" in _error_line(result)
+
+    monkeypatch.setenv("MEDIAWATCH_MODELS_DIR", str(root / "models"))
+    alerts = tmp_path / "alerts"
+    shutil.copytree(root / "alerts", alerts)
+    rules = alerts / "rules.yaml"
+    rules.write_text(rules.read_text().replace("weight: 0.5", "weight: heavy", 1))
+    monkeypatch.setenv("MEDIAWATCH_ALERTS_DIR", str(alerts))
+    result = cli.invoke(main, ["score", "--input", str(inp)])
+    assert result.exit_code == 2
+    message = _error_line(result)
+    assert "rules.yaml:" in message and "rule '" in message and "weight" in message
