@@ -36,6 +36,12 @@ class SentenceLine(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: str | int
     text: str
+    # Optional context for the casualty model: the article's headline, the sentence before this
+    # one, and an article key grouping consecutive lines of one article (each line then gets the
+    # previous casualty sentence of its article as context unless it gives ``before``).
+    title: str | None = None
+    before: str | None = None
+    article: str | int | None = None
 
 
 class LabelledSentenceLine(SentenceLine):

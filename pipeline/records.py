@@ -176,9 +176,14 @@ class SentenceLabel:
     victim: str  # israeli | palestinian | both | neither
     responsible: str  # israel | hamas | both | neither
     text: str = ""
+    # {"victim": {label: p}, "responsible": {label: p}} when the model labelled the sentence
+    probabilities: dict[str, dict[str, float]] | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"id": self.id, "victim": self.victim, "responsible": self.responsible}
+        out: dict[str, object] = {"id": self.id, "victim": self.victim, "responsible": self.responsible}
+        if self.probabilities is not None:
+            out["probabilities"] = self.probabilities
+        return out
 
 
 @dataclass(slots=True)

@@ -1,98 +1,197 @@
 """Sentence-level casualty analysis: who died, and who the sentence says killed them.
 
-This first version is a transparent rule baseline (EN and FR): a sentence reports casualties
-when it has a death or injury word; the victim side comes from the group words near it and the
-responsible side from an agent phrase ("an Israeli airstrike killed", "Hamas gunmen killed",
-"killed by Israeli fire"). "palestinian / neither" is the agentless pattern.
+A sentence reports casualties when it has a death or injury word (EN and FR, ``CASUALTY``). Those
+sentences, and only those, go to the trained model in ``pipeline.casualty`` (loaded once per
+process from ``models/casualty/``), which labels ``victim`` (israeli | palestinian | both |
+neither) and ``responsible``, the perpetrator the sentence names (israel | hamas | both |
+neither). "palestinian / neither" is the agentless pattern.
+
+``casualty_sentences`` gives the model each sentence's context (the previous casualty sentence and
+the headline); ``label_sentence`` labels a bare sentence. ``article_findings`` turns an article's
+labels into evidence: agentless Palestinian casualties, a double standard when Israeli deaths in
+the same article name a perpetrator, and a headline that states Palestinian deaths without the
+agent the body names.
 """
 
 from __future__ import annotations
 
 import re
 
-from .records import SentenceLabel
+from .casualty import Item, get_model, names_a_side
+from .records import Evidence, SentenceLabel
 
 CASUALTY = re.compile(
-    r"\b(?:kill(?:ed|ing|s)?|died|dead|deaths?|die|wounded|injur(?:ed|ies|ing)|"
-    r"massacred?|slain|lives|tu(?:é|e)s?|tu(?:é|e)es?|morts?|mortes|décès|blessés?|"
-    r"blessées?|péri|perdu la vie)\b",
+    r"\b(?:kill(?:ed|ing|s)?|died|dies|dead|deaths?|die|dying|wounded|injur(?:ed|ies|ing|y)|"
+    r"murder(?:ed|s|ing)?|slaughter(?:ed|ing)?|massacre[sd]?|slain|fatalit(?:y|ies)|fatally|"
+    r"corpses?|assassinat(?:ed|ion)|stabbed|beheaded|shot dead|death toll|lives|"
+    r"tu(?:é|e)s?|tu(?:é|e)es?|morts?|mortes|décès|blessés?|blessées?|péri|perdu la vie|"
+    r"abattus?|massacrés?)\b",
     re.I,
 )
-PALESTINIAN = re.compile(
-    r"\b(?:Palestiniens?|Palestiniennes?|Palestinians?|Gazans?|Gazaouis?|Lebanese|Libanais)\b", re.I
+_SPLIT = re.compile(r"(?<=[.!?»\"”])\s+(?=[A-ZÀ-Ý«\"“])")
+# A full stop after one of these is not the end of a sentence ("Oct. 7", "U.S. officials").
+_ABBREV = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Sgt|Staff Sgt|Lt|Gen|Col|Capt|Cpl|Pte|Maj|Rev|Prof|Sen|Rep|Gov|Jr|Sr|"
+    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|No|vs|etc|Mme|Mgr|M)|\b[A-Z]\.[A-Z]|"
+    r"\b[A-Z])\.[\"”»]?$"
 )
-PAL_PLACE = re.compile(
-    r"\b(?:Gaza|West Bank|Cisjordanie|Khan Y[ou]nis|Rafah|Jabalia|Jenin|Nablus|Naplouse|Lebanon|Liban)\b",
-    re.I,
-)
-ISRAELI = re.compile(
-    r"\b(?:Israelis|Israéliens?|Israéliennes?|kibbutz\w*|Israeli (?:civilians|soldiers|hostages))\b", re.I
-)
-_ISR = r"(?:Israeli|israélien(?:ne)?s?|IDF|Tsahal|Israel(?:'s)?)"
-_WEAPONS = r"(?:strikes?|air ?strikes?|fire|tanks?|shelling|bombardments?|bombing|drones?|missiles?)"
-_PEOPLE = r"(?:forces|troops|soldiers|military|army|police|settlers)"
-_KILL = r"(?:killed|shot|fatally|opened fire|a tué|ont tué|ont abattu)"
-_NOT_PASSIVE = r"(?!(?:were|was|have been|had been)\b)"
-_FR_AGENT = r"(?:frappes?|tirs?|forces|soldats|armée|bombardements?|raids?|colons)"
-_FR_AIR = r"(?:aériens?\s+|aériennes?\s+)?"
-_BY = r"\b(?:by|par)\s+(?:an?\s+|the\s+|l'|les?\s+|la\s+|des\s+)?"
-BY_ISRAEL = re.compile(
-    rf"\b{_ISR}\s+(?:\w+\s+){{0,2}}?{_WEAPONS}\b|"
-    rf"\b{_ISR}\s+(?:\w+\s+){{0,2}}?{_PEOPLE}\s+{_NOT_PASSIVE}(?:\w+\s+){{0,2}}?{_KILL}|"
-    rf"{_BY}(?:Israel|Israeli|israélien|armée israélienne|IDF|Tsahal|{_FR_AGENT}\s+{_FR_AIR}israélien\w*)|"
-    rf"\b(?:frappes?|tirs?|bombardements?|raids?|drones?)\s+{_FR_AIR}israélien\w*|"
-    rf"\b(?:Israel|Israël|IDF|Tsahal)\s+{_NOT_PASSIVE}(?:\w+\s+){{0,1}}?{_KILL}|"
-    rf"\b{_FR_AGENT}\s+israélien\w*\s+(?:\w+\s+){{0,2}}?(?:ont|a)\s+(?:tué|abattu)",
-    re.I,
-)
-BY_HAMAS = re.compile(
-    r"\bHamas(?:-led)?\s+(?:\w+\s+){0,2}?(?:gunmen|militants|fighters|attack|rockets?|combattants|"
-    r"attaque|roquettes?|killed|tué)|\b(?:by|par)\s+(?:the\s+|le\s+)?Hamas\b|"
-    r"\bHamas\s+(?:killed|a tué|massacred)",
-    re.I,
-)
-SPLIT = re.compile(r"(?<=[.!?»\"])\s+(?=[A-ZÀ-Ý«\"])")
+SOURCE = "model:casualty"
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of the sentences in *text*."""
+    """(start, end) offsets of the sentences in *text*, without surrounding whitespace."""
     spans, start = [], 0
-    for m in SPLIT.finditer(text):
+    for m in _SPLIT.finditer(text):
+        if _ABBREV.search(text, max(start, m.start() - 12), m.start()):
+            continue
         spans.append((start, m.start()))
         start = m.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    return [(a, b) for a, b in spans if text[a:b].strip()]
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        chunk = text[a:b]
+        if chunk.strip():
+            a += len(chunk) - len(chunk.lstrip())
+            b -= len(chunk) - len(chunk.rstrip())
+            out.append((a, b))
+    return out
 
 
 def is_casualty_sentence(sentence: str) -> bool:
     return CASUALTY.search(sentence) is not None
 
 
-def _side(pal: bool, isr: bool, yes: tuple[str, str, str, str]) -> str:
-    both, p, i, neither = yes
-    return both if pal and isr else p if pal else i if isr else neither
+def _labels(ids: list[str], items: list[Item]) -> list[SentenceLabel]:
+    out = []
+    for sid, it, (v, r, pv, pr) in zip(ids, items, get_model().label(items), strict=True):
+        out.append(SentenceLabel(sid, v, r, it.sentence, {"victim": pv, "responsible": pr}))
+    return out
 
 
 def label_sentence(sid: str, sentence: str) -> SentenceLabel:
+    """Label one bare sentence (no context); a sentence without a casualty word is neither/neither."""
     if not is_casualty_sentence(sentence):
         return SentenceLabel(sid, "neither", "neither", sentence)
-    by_israel = BY_ISRAEL.search(sentence) is not None
-    by_hamas = BY_HAMAS.search(sentence) is not None
-    stripped = BY_HAMAS.sub(" ", BY_ISRAEL.sub(" ", sentence))
-    isr = ISRAELI.search(stripped) is not None
-    pal = PALESTINIAN.search(stripped) is not None or (not isr and PAL_PLACE.search(stripped) is not None)
-    isr = isr or (by_hamas and not pal)
-    victim = _side(pal, isr, ("both", "palestinian", "israeli", "neither"))
-    responsible = _side(by_israel, by_hamas, ("both", "israel", "hamas", "neither"))
-    return SentenceLabel(sid, victim, responsible, sentence)
+    return _labels([sid], [Item(sentence)])[0]
 
 
-def casualty_sentences(text: str) -> list[tuple[int, int, SentenceLabel]]:
-    """Every casualty sentence of an article, with its offsets and labels."""
-    out = []
-    for i, (a, b) in enumerate(split_sentences(text)):
-        sentence = text[a:b]
-        if is_casualty_sentence(sentence):
-            out.append((a, b, label_sentence(str(i), sentence)))
+def label_items(ids: list[str], items: list[Item]) -> list[SentenceLabel]:
+    """Label sentences with their context (previous casualty sentence, headline), in one batch."""
+    out = [SentenceLabel(sid, "neither", "neither", it.sentence) for sid, it in zip(ids, items, strict=True)]
+    todo = [i for i, it in enumerate(items) if is_casualty_sentence(it.sentence)]
+    for i, lab in zip(todo, _labels([ids[i] for i in todo], [items[i] for i in todo]), strict=True):
+        out[i] = lab
     return out
+
+
+def casualty_sentences(text: str, title: str = "") -> list[tuple[int, int, SentenceLabel]]:
+    """Every casualty sentence of an article, with its offsets and labels; ids are sentence
+    positions. Each is labelled with the previous casualty sentence and the headline as context."""
+    found = [(i, a, b) for i, (a, b) in enumerate(split_sentences(text)) if is_casualty_sentence(text[a:b])]
+    if not found:
+        return []
+    items, before = [], ""
+    for _, a, b in found:
+        items.append(Item(text[a:b], before, title))
+        before = text[a:b]
+    labels = _labels([str(i) for i, _, _ in found], items)
+    return [(a, b, lab) for (_, a, b), lab in zip(found, labels, strict=True)]
+
+
+# -------------------------------------------------------------------------------- article findings
+
+_HEADLINE_DEAD = re.compile(
+    r"\b(?:dead|die[sd]?|dying|deaths?|death toll|killed|lose (?:their )?lives|morts?|tués?|décès)\b", re.I
+)
+
+
+def _excerpt(s: str, n: int = 90) -> str:
+    return s if len(s) <= n else s[: n - 1].rstrip() + "…"
+
+
+def _agentless(victim: str, responsible: str) -> bool:
+    return victim == "palestinian" and responsible == "neither"
+
+
+def article_findings(title: str, text: str) -> list[Evidence]:
+    """Article-level casualty evidence with exact offsets into ``title`` or ``text``:
+
+    - ``agentless_casualties``: each Palestinian casualty sentence that names no perpetrator;
+    - ``double_standard``: when the article names a perpetrator for Israeli casualties but not
+      for Palestinian ones, the two sentences that show it;
+    - ``headline_framing``: a headline that reports Palestinian deaths without an agent (or as
+      "dead") while the body says Israel caused them.
+    """
+    found = casualty_sentences(text, title)
+    agentless = [(a, b, lab) for a, b, lab in found if _agentless(lab.victim, lab.responsible)]
+    named_isr = [
+        (a, b, lab) for a, b, lab in found if lab.victim == "israeli" and lab.responsible != "neither"
+    ]
+    by_israel = [
+        (a, b, lab) for a, b, lab in found if lab.victim == "palestinian" and lab.responsible == "israel"
+    ]
+    out: list[Evidence] = []
+    contrast = named_isr[0] if named_isr else None
+    for a, b, _ in agentless:
+        why = "Palestinian deaths or injuries are reported here without saying who caused them."
+        if contrast is not None:
+            why += (
+                " The same article names the perpetrator when Israelis are the victims: "
+                f"“{_excerpt(text[contrast[0] : contrast[1]])}”"
+            )
+        out.append(Evidence("agentless_casualties", text[a:b], a, b, SOURCE, why, field="text"))
+    if agentless and contrast is not None:
+        a, b, _ = agentless[0]
+        ca, cb, lab = contrast
+        out.append(
+            Evidence(
+                "double_standard",
+                text[a:b],
+                a,
+                b,
+                SOURCE,
+                "Double standard: Palestinian casualties here have no perpetrator, while Israeli "
+                f"casualties in this article are attributed to {lab.responsible.capitalize()}: "
+                f"“{_excerpt(text[ca:cb])}”",
+                field="text",
+            )
+        )
+        out.append(
+            Evidence(
+                "double_standard",
+                text[ca:cb],
+                ca,
+                cb,
+                SOURCE,
+                "Israeli casualties here have a named perpetrator; Palestinian casualties in the same "
+                f"article do not: “{_excerpt(text[a:b])}”",
+                field="text",
+            )
+        )
+    out += _headline(title, text, by_israel)
+    return out
+
+
+def _headline(title: str, text: str, by_israel: list[tuple[int, int, SentenceLabel]]) -> list[Evidence]:
+    stripped = title.strip()
+    if not stripped or not by_israel or not is_casualty_sentence(stripped):
+        return []
+    lab = label_sentence("title", stripped)
+    dead_framing = lab.victim != "israeli" and names_a_side(stripped) and _HEADLINE_DEAD.search(stripped)
+    if lab.responsible != "neither" or not (lab.victim == "palestinian" or dead_framing):
+        return []
+    start = title.index(stripped)
+    a, b, _ = by_israel[0]
+    return [
+        Evidence(
+            "headline_framing",
+            stripped,
+            start,
+            start + len(stripped),
+            SOURCE,
+            "The headline reports Palestinian deaths without saying who caused them, while the "
+            f"article itself attributes them to Israel: “{_excerpt(text[a:b])}”. "
+            "Readers who only see the headline do not learn who did it.",
+            field="title",
+        )
+    ]

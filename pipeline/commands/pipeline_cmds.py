@@ -179,24 +179,50 @@ def score(ctx: click.Context, inp: Path, out: Path | None) -> None:
     "inp",
     required=True,
     type=click.Path(path_type=Path),
-    help="JSON Lines: {id, text}, one sentence each.",
+    help="JSON Lines: {id, text, title?, before?, article?}, one sentence each.",
 )
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Write here instead of stdout.")
-def sentences(inp: Path, out: Path | None) -> None:
+@click.option(
+    "--probabilities", is_flag=True, help="Add each label's probabilities (sentences with a casualty word)."
+)
+def sentences(inp: Path, out: Path | None, probabilities: bool) -> None:
     """Label casualty sentences: victim (israeli|palestinian|both|neither) and responsible
-    (israel|hamas|both|neither).
+    (israel|hamas|both|neither), the perpetrator the sentence names.
+
+    Optional context per line makes the labels better: `title` (the headline), `before` (the
+    previous sentence), `article` (a key shared by consecutive lines of one article: each line
+    then gets the article's previous casualty sentence as context).
 
     \b
     Example:
       echo '{"id": 1, "text": "Five Palestinians were killed in Gaza."}' > s.jsonl
-      mediawatch sentences --input s.jsonl
+      mediawatch sentences --input s.jsonl --probabilities
     """
+    from ..casualty import Item
     from ..jsonl import SentenceLine, read_lines
-    from ..sentences import label_sentence
+    from ..sentences import is_casualty_sentence, label_items
 
     lines = list(read_lines(require_file(inp), SentenceLine))
+    items: list[Item] = []
+    last: dict[str | None, str] = {}
+    for x in lines:
+        key = None if x.article is None else str(x.article)
+        before = x.before if x.before is not None else last.get(key, "") if key is not None else ""
+        items.append(Item(x.text, before, x.title or ""))
+        if key is not None and is_casualty_sentence(x.text):
+            last[key] = x.text
+
+    def rows() -> Iterator[dict[str, object]]:
+        for k in range(0, len(items), 256):
+            ids = [str(x.id) for x in lines[k : k + 256]]
+            for label in label_items(ids, items[k : k + 256]):
+                d = label.as_dict()
+                if not probabilities:
+                    d.pop("probabilities", None)
+                yield d
+
     with output(out) as fh:
-        write_lines((label_sentence(str(x.id), x.text).as_dict() for x in lines), fh)
+        write_lines(rows(), fh)
 
 
 COMMANDS = [run, submit, extract, score, sentences]
