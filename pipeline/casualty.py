@@ -714,6 +714,8 @@ def annotator_agreement(examples: Sequence[Example]) -> dict[str, Any]:
             (star if e.outlet == "star" else post).setdefault(_norm(e.sentence), e)
     both = sorted(set(star) & set(post))
     a, b = [star[k] for k in both], [post[k] for k in both]
+    if not both:
+        return {"sentence_pairs": 0}
     return {"sentence_pairs": len(both)} | scores(
         [e.victim for e in a],
         [str(e.responsible) for e in a],
@@ -835,6 +837,7 @@ def model_card(meta: dict[str, Any], metrics: dict[str, Any]) -> str:
         for s in meta["sources"]
     )
     us = held.get("us_victim", {})
+    agreement = metrics["annotator_agreement"]
     return CARD.format(
         version=meta["version"],
         date=meta["trained_at"],
@@ -854,7 +857,11 @@ def model_card(meta: dict[str, Any], metrics: dict[str, Any]) -> str:
                 _line("this model, with context", held),
                 _line("this model, bare sentence", metrics["held_out_bare_sentence"]),
                 _line("reference: TF-IDF + LR, bare sentence", metrics["reference_tfidf_lr"]),
-                _line("Star vs Post annotators, same sentence", metrics["annotator_agreement"]),
+                *(
+                    [_line("Star vs Post annotators, same sentence", agreement)]
+                    if agreement["sentence_pairs"]
+                    else []
+                ),
                 "| targets | 0.85 | 0.80 | 0.85 |",
             ]
         ),
