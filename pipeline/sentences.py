@@ -28,13 +28,14 @@ CASUALTY = re.compile(
     r"abattus?|massacrés?)\b",
     re.I,
 )
-_SPLIT = re.compile(r"(?<=[.!?»\"”])\s+(?=[A-ZÀ-Ý«\"“])")
+_CASUALTY_LOW = re.compile(CASUALTY.pattern)
+_SPLIT = re.compile(r"[.!?»\"”](\s+)(?=[A-ZÀ-Ý«\"“])")
 # A full stop after one of these is not the end of a sentence ("Oct. 7", "U.S. officials").
-_ABBREV = re.compile(
-    r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Sgt|Staff Sgt|Lt|Gen|Col|Capt|Cpl|Pte|Maj|Rev|Prof|Sen|Rep|Gov|Jr|Sr|"
-    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|No|vs|etc|Mme|Mgr|M)|\b[A-Z]\.[A-Z]|"
-    r"\b[A-Z])\.[\"”»]?$"
+_ABBREV = frozenset(
+    """Mr Mrs Ms Dr St Sgt Lt Gen Col Capt Cpl Pte Maj Rev Prof Sen Rep Gov Jr Sr Jan Feb Mar Apr Jun
+    Jul Aug Sep Sept Oct Nov Dec No vs etc Mme Mgr M""".split()  # noqa: SIM905
 )
+_INITIALS = re.compile(r"(?:[A-Z]\.)*[A-Z]")
 SOURCE = "model:casualty"
 
 
@@ -42,10 +43,11 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) offsets of the sentences in *text*, without surrounding whitespace."""
     spans, start = [], 0
     for m in _SPLIT.finditer(text):
-        if _ABBREV.search(text, max(start, m.start() - 12), m.start()):
+        end = m.start(1)
+        if text[end - 1] == "." and _abbreviation(text, max(start, end - 16), end - 1):
             continue
-        spans.append((start, m.start()))
-        start = m.end()
+        spans.append((start, end))
+        start = m.end(1)
     spans.append((start, len(text)))
     out = []
     for a, b in spans:
@@ -55,6 +57,13 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             b -= len(chunk) - len(chunk.rstrip())
             out.append((a, b))
     return out
+
+
+def _abbreviation(text: str, a: int, b: int) -> bool:
+    """Is the word ending at *b* (just before a full stop) an abbreviation or initials?"""
+    words = text[a:b].split()
+    word = words[-1].lstrip('(«“"') if words else ""
+    return word in _ABBREV or _INITIALS.fullmatch(word) is not None
 
 
 def is_casualty_sentence(sentence: str) -> bool:
@@ -87,7 +96,14 @@ def label_items(ids: list[str], items: list[Item]) -> list[SentenceLabel]:
 def casualty_sentences(text: str, title: str = "") -> list[tuple[int, int, SentenceLabel]]:
     """Every casualty sentence of an article, with its offsets and labels; ids are sentence
     positions. Each is labelled with the previous casualty sentence and the headline as context."""
-    found = [(i, a, b) for i, (a, b) in enumerate(split_sentences(text)) if is_casualty_sentence(text[a:b])]
+    low = text.lower()  # one pass over the text, case-sensitive (several times faster in ``re``)
+    hits = [m.start() for m in (_CASUALTY_LOW if len(low) == len(text) else CASUALTY).finditer(low)]
+    found, k = [], 0
+    for i, (a, b) in enumerate(split_sentences(text)):
+        while k < len(hits) and hits[k] < a:
+            k += 1
+        if k < len(hits) and hits[k] < b:
+            found.append((i, a, b))
     if not found:
         return []
     items, before = [], ""
