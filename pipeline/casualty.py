@@ -937,7 +937,8 @@ US newspapers' held-out sentences, victim (israeli, palestinian, both): macro-F1
 **The targets (0.85 / 0.80 / 0.85) are not met.** They are above what the two papers' own
 annotators agree on for the same sentence. What was tried: context blocks (previous sentence,
 next sentence, headline, whole article) as bags of words, all within noise or worse; a pair model
-(16 victim|responsible labels); gradient boosting on stacked probabilities; character n-grams;
+(16 victim|responsible labels); a second-stage regression on the stacked
+probabilities of the sentence, its neighbours and the headline (worse); character n-grams;
 hand-written agent/voice/attribution cues (these help "responsible" and the agentless pattern);
 US sentences for the victim model (+0.01); per-class decision offsets (+0.01-0.02).
 
