@@ -402,13 +402,22 @@ def load_model(directory: Path = MODEL_DIR) -> CasualtyModel:
 
 
 _MODEL: CasualtyModel | None = None
+_MODEL_DIR = MODEL_DIR
+
+
+def use_models_dir(models_dir: Path) -> None:
+    """Load the model from ``models_dir/casualty`` (the settings' MODELS_DIR) from now on."""
+    global _MODEL, _MODEL_DIR
+    if models_dir / "casualty" != _MODEL_DIR:
+        _MODEL, _MODEL_DIR = None, models_dir / "casualty"
 
 
 def get_model() -> CasualtyModel:
-    """The process's model, loaded on first use from ``models/casualty/``."""
+    """The process's model, loaded on first use from ``models/casualty/`` (or the folder given to
+    ``use_models_dir``)."""
     global _MODEL
     if _MODEL is None:
-        _MODEL = load_model(MODEL_DIR)
+        _MODEL = load_model(_MODEL_DIR)
     return _MODEL
 
 

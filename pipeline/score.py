@@ -10,19 +10,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import casualty
 from .classify import Classifier, load_classifier
 from .language import detect_language
 from .records import CATEGORIES, COMPLAINT_CATEGORIES, Evidence, Score, ScoreInput
 from .rules import RuleSet, load_rules
-from .sentences import casualty_sentences, split_sentences
+from .sentences import SOURCE as CASUALTY_SOURCE
+from .sentences import article_findings, split_sentences
 from .sourcing import SOURCE as SOURCING_SOURCE
 from .sourcing import sourcing_evidence
 
 if TYPE_CHECKING:
     from .settings import Settings
 
-AGENTLESS_WEIGHT = 0.35
 SOURCING_WEIGHT = 0.4  # one finding per article (pipeline/sourcing.py), counted once
+# weights of the casualty model's findings (pipeline/sentences.py article_findings); a category's
+# findings count once each, like rule matches
+CASUALTY_WEIGHTS = {"agentless_casualties": 0.35, "double_standard": 0.4, "headline_framing": 0.4}
+DEFAULT_WEIGHT = 0.35
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,24 +41,6 @@ class Thresholds:
     def for_category(self, category: str) -> float:
         default = self.praise if category == "good_coverage" else self.alert
         return self.per_category.get(category, default)
-
-
-def agentless_evidence(text: str) -> list[Evidence]:
-    """Palestinian casualty sentences that name no perpetrator."""
-    out = []
-    for a, b, label in casualty_sentences(text):
-        if label.victim == "palestinian" and label.responsible == "neither":
-            out.append(
-                Evidence(
-                    "agentless_casualties",
-                    text[a:b],
-                    a,
-                    b,
-                    "rule:sentence-agentless",
-                    "Palestinian deaths are reported without saying who caused them.",
-                )
-            )
-    return out
 
 
 def _noisy_or(p_model: float, weights: list[float]) -> float:
@@ -91,7 +78,7 @@ class Scorer:
     def _combine(self, item: ScoreInput, relevance: float, model: dict[str, float]) -> Score:
         language = item.language or detect_language(f"{item.title}\n{item.text}") or "en"
         evidence = self.rules.match(item.title, item.text, language)
-        evidence += agentless_evidence(item.text)
+        evidence += article_findings(item.title, item.text)
         evidence += sourcing_evidence(item.title, item.text, language)
         weights: dict[str, list[float]] = {}
         for ev in evidence:
@@ -128,8 +115,10 @@ class Scorer:
     def _weight(self, ev: Evidence) -> float:
         if ev.source == SOURCING_SOURCE:
             return SOURCING_WEIGHT
+        if ev.source == CASUALTY_SOURCE:
+            return CASUALTY_WEIGHTS.get(ev.category, DEFAULT_WEIGHT)
         rule = self.rules.by_id.get(ev.source.removeprefix("rule:"))
-        return rule.spec.weight if rule else AGENTLESS_WEIGHT
+        return rule.spec.weight if rule else DEFAULT_WEIGHT
 
     def _model_evidence(self, text: str, chosen: list[str], have: list[Evidence]) -> list[Evidence]:
         """For flagged categories no rule explains, quote the sentence the model rates highest."""
@@ -165,4 +154,6 @@ def build_scorer(settings: Settings, rules: RuleSet | None = None) -> Scorer:
         per_category=dict(settings.category_thresholds),
     )
     rules = rules or load_rules(settings.alerts_dir / "rules.yaml")
+    casualty.use_models_dir(settings.models_dir)
+    casualty.get_model()  # a damaged casualty model is an error now, not mid-run
     return Scorer(load_classifier(settings.models_dir), rules, thresholds)

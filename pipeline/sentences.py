@@ -36,7 +36,7 @@ _ABBREV = frozenset(
     Jul Aug Sep Sept Oct Nov Dec No vs etc Mme Mgr M""".split()  # noqa: SIM905
 )
 _INITIALS = re.compile(r"(?:[A-Z]\.)*[A-Z]")
-SOURCE = "model:casualty"
+SOURCE = "model"  # the score contract: evidence comes from "rule:<id>" or "model"
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

@@ -89,5 +89,5 @@ def test_model_file_with_untrusted_types_is_refused_before_loading(tmp_path: Pat
     meta = json.loads((tmp_path / META_FILE).read_text())
     meta["sha256"] = hashlib.sha256((tmp_path / MODEL_FILE).read_bytes()).hexdigest()
     (tmp_path / META_FILE).write_text(json.dumps(meta))
-    with pytest.raises(ConfigError, match="refused, contains untrusted types.*fractions.Fraction"):
+    with pytest.raises(ConfigError, match=r"refused, contains untrusted types.*fractions\.Fraction"):
         load_classifier(tmp_path)

@@ -170,7 +170,7 @@ def _check_offsets(title: str, text: str) -> list[tuple[str, str]]:
     for ev in found:
         source = title if ev.field == "title" else text
         assert source[ev.start : ev.end] == ev.quote
-        assert ev.source == "model:casualty"
+        assert ev.source == "model"
         assert ev.explanation
     return [(ev.category, ev.field) for ev in found]
 
