@@ -18,6 +18,9 @@ Figures (one JSON object):
   per wall-second.
 * ``memory``: peak RSS of a process that loads the shipped models and scores 100 articles.
 * Targets: >= 300 articles/s on one core; <= 300 MB with the models loaded.
+* With ``--all``: the rules engine with 500 rules (``bench/rules.py --quick``) and the casualty
+  model's held-out quality (``bench/casualty.py``), run as their own processes and nested here,
+  so one command prints every figure of the scoring issue.
 """
 
 from __future__ import annotations
@@ -212,6 +215,7 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=400)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--all", action="store_true", help="also run bench/rules.py and bench/casualty.py")
     args = ap.parse_args()
     docs = corpus(args.data, args.articles)
     words = statistics.mean(len(t.split()) for _t, t in docs)
@@ -222,6 +226,16 @@ def main() -> None:
     rate = result["in_process"]["articles_per_cpu_second"]
     result["targets"] = {"articles_per_second_one_core": TARGET_PER_SECOND, "peak_rss_mb": TARGET_MB}
     result["meets_target"] = rate >= TARGET_PER_SECOND and result["memory"]["meets_target"]
+    if args.all:
+        for name, extra in (("rules", ["--quick"]), ("casualty", [])):
+            done = subprocess.run(
+                [sys.executable, str(ROOT / "bench" / f"{name}.py"), *extra],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            )
+            result[name] = json.loads(done.stdout)
     print(json.dumps(result, indent=2))
 
 

@@ -226,12 +226,16 @@ def test_cli_verdict_train_and_uncertain(
     listed = {r["article_id"] for r in json.loads(before.stdout)}
     assert first.article_id not in listed and listed  # judged articles are not asked again
 
-    trained = runner.invoke(main, ["train"])
+    trained = runner.invoke(main, ["train", "--only", "classifier"])
     assert trained.exit_code == 0, trained.output
-    report = json.loads(trained.stdout)
+    report = json.loads(trained.stdout)["classifier"]
     assert report["documents"]["verdicts"] == 1
     assert "validation macro-F1" in report["reason"]
     assert runner.invoke(main, ["uncertain", "--since", "yesterday"]).exit_code == 2
+    missing = runner.invoke(main, ["train", "--only", "casualty", "--data-dir", str(models / "nowhere")])
+    assert (
+        missing.exit_code == 2 and "nowhere: the casualty model's data sets are not there" in missing.output
+    )
 
 
 def test_api_verdicts(demo_store: Store, settings: Settings) -> None:

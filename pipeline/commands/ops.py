@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..cli import AGE, echo_json, opened_store, require_file, settings_of
+from ..errors import InputError
 
 
 @click.group()
@@ -62,36 +63,69 @@ def config_show(ctx: click.Context, fmt: str) -> None:
 
 
 @click.command()
-@click.option("--force", is_flag=True, help="Save the new model even if it loses macro-F1 on validation.")
-@click.option("--no-verdicts", is_flag=True, help="Train on the recorded corpora only.")
+@click.option(
+    "--only",
+    type=click.Choice(["all", "classifier", "casualty"]),
+    default="all",
+    show_default=True,
+    help="Which shipped model to rebuild.",
+)
+@click.option(
+    "--force", is_flag=True, help="Save the new classifier even if it loses macro-F1 on validation."
+)
+@click.option("--no-verdicts", is_flag=True, help="Train the classifier on the recorded corpora only.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the casualty model's public data sets are (default: ../shared/data beside the repo).",
+)
 @click.pass_context
-def train(ctx: click.Context, force: bool, no_verdicts: bool) -> None:
-    """Rebuild the shipped classifier from its recorded corpora and people's verdicts.
+def train(ctx: click.Context, only: str, force: bool, no_verdicts: bool, data_dir: Path | None) -> None:
+    """Rebuild every shipped model from its recorded sources: the article classifier (corpora in
+    models/corpus plus people's verdicts) and the casualty sentence model (the public sentence
+    sets recorded in models/casualty/casualty.json).
 
-    The new model replaces the current one only if its macro-F1 on the fixed validation set
+    The new classifier replaces the current one only if its macro-F1 on the fixed validation set
     (models/corpus/validation.jsonl) is at least the current model's; the report says why it was
     kept or refused (exit code 0 either way; "replaced" in the JSON says which).
 
     \b
     Example:
       mediawatch train
-      mediawatch train --no-verdicts --force
+      mediawatch train --only classifier --no-verdicts --force
     """
-    from ..train import train as train_models
-
     settings = settings_of(ctx)
-    verdicts: list[dict[str, object]] = []
-    if not no_verdicts:
-        with opened_store(settings) as store:
-            verdicts = store.training_labels()
-    report = train_models(settings.models_dir, verdicts, force=force)
-    counts = report.documents
-    click.echo(
-        f"model {report.model.version}: {counts['corpus']} corpus documents + {counts['verdicts']} "
-        f"verdicts; {report.reason}",
-        err=True,
-    )
-    echo_json(report.as_dict())
+    report: dict[str, object] = {}
+    if only in ("all", "classifier"):
+        from ..train import train as train_classifier
+
+        verdicts: list[dict[str, object]] = []
+        if not no_verdicts:
+            with opened_store(settings) as store:
+                verdicts = store.training_labels()
+        result = train_classifier(settings.models_dir, verdicts, force=force)
+        counts = result.documents
+        click.echo(
+            f"classifier {result.model.version}: {counts['corpus']} corpus documents + "
+            f"{counts['verdicts']} verdicts; {result.reason}",
+            err=True,
+        )
+        report["classifier"] = result.as_dict()
+    if only in ("all", "casualty"):
+        from .. import casualty
+
+        folder = data_dir or casualty.DATA_DIR
+        if not folder.is_dir():
+            raise InputError(f"{folder}: the casualty model's data sets are not there (--data-dir)")
+        metrics = casualty.train(settings.models_dir, folder)
+        held = metrics["held_out"]
+        click.echo(
+            f"casualty model: held-out victim macro-F1 {held['victim']['macro_f1']:.3f}, "
+            f"responsible {held['responsible']['macro_f1']:.3f}",
+            err=True,
+        )
+        report["casualty"] = {"held_out": held, "split": metrics["split"]}
+    echo_json(report)
 
 
 @click.command()
