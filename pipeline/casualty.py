@@ -326,7 +326,7 @@ class CasualtyModel:
         terms = sorted(self.vocab, key=self.vocab.__getitem__)
         state = {
             "format": FORMAT,
-            "terms": terms,
+            "terms": np.asarray(terms, dtype=np.str_),  # an array loads at once; a list item by item
             "idf": self.idf.astype(np.float32),
             "victim_coef": self.victim_coef.astype(np.float32),
             "victim_intercept": self.victim_intercept.astype(np.float64),
@@ -363,22 +363,23 @@ def _sha256(path: Path) -> str:
 def load_model(directory: Path = MODEL_DIR) -> CasualtyModel:
     """Load the casualty model; a missing, altered or untrusted file is a ``ConfigError``."""
     import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
 
     path, meta_path = directory / MODEL_FILE, directory / META_FILE
     try:
         meta = json.loads(meta_path.read_text())
         if meta.get("sha256") != _sha256(path):
             raise ConfigError(f"{path}: checksum differs from {meta_path}; retrain or restore it")
-        untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED)
-        if untrusted:
-            raise ConfigError(f"{path}: refused, contains untrusted types: {sorted(untrusted)}")
-        s = sio.load(path, trusted=TRUSTED)
+        try:  # one pass: skops refuses any type outside TRUSTED before building anything
+            s = sio.load(path, trusted=TRUSTED)
+        except UntrustedTypesFoundException as exc:
+            raise ConfigError(f"{path}: refused, contains untrusted types: {exc}") from exc
         if s.get("format") != FORMAT or list(s["cue_names"]) != list(CUE_NAMES):
             raise ConfigError(f"{path}: made for another version of the features; retrain it")
         if list(s["context_cues"]) != list(CONTEXT_CUES):
             raise ConfigError(f"{path}: made for another version of the features; retrain it")
         model = CasualtyModel(
-            vocab={t: i for i, t in enumerate(s["terms"])},
+            vocab={str(t): i for i, t in enumerate(s["terms"])},
             idf=np.asarray(s["idf"], dtype=np.float64),
             victim_coef=np.asarray(s["victim_coef"], dtype=np.float64),
             victim_intercept=np.asarray(s["victim_intercept"], dtype=np.float64),

@@ -44,6 +44,7 @@ TRUSTED = [
     "builtins.slice",
     "collections.defaultdict",
     "scipy.sparse._csr.csr_matrix",
+    "numpy.ndarray",
 ]
 
 
@@ -134,12 +135,25 @@ class Classifier:
 
         directory.mkdir(parents=True, exist_ok=True)
         model_tmp, meta_tmp = directory / f".{MODEL_FILE}.part", directory / f".{META_FILE}.part"
-        sio.dump(
-            {"features": self.features, "relevance": self.relevance, "categories": self.categories},
-            model_tmp,
-            compression=zipfile.ZIP_DEFLATED,
-            compresslevel=9,
-        )
+        # vocabularies go in as arrays (skops loads an array at once, a dict entry by entry)
+        vectorizers = [vec for _name, vec in self.features.transformer_list]
+        vocabularies = [vec.__dict__.pop("vocabulary_") for vec in vectorizers]
+        terms = [np.asarray(sorted(v, key=v.__getitem__), dtype=np.str_) for v in vocabularies]
+        try:
+            sio.dump(
+                {
+                    "features": self.features,
+                    "vocabularies": terms,
+                    "relevance": self.relevance,
+                    "categories": self.categories,
+                },
+                model_tmp,
+                compression=zipfile.ZIP_DEFLATED,
+                compresslevel=9,
+            )
+        finally:
+            for vec, vocabulary in zip(vectorizers, vocabularies, strict=True):
+                vec.vocabulary_ = vocabulary
         self.meta["sha256"] = _sha256(model_tmp)
         meta_tmp.write_text(json.dumps(self.meta, indent=2) + "\n")
         # both files are complete before either replaces the current model; a crash between the
@@ -167,6 +181,10 @@ def load_classifier(directory: Path) -> Classifier:
     except (ValueError, KeyError, OSError, TypeError, zipfile.BadZipFile) as exc:
         raise ConfigError(f"{path}: not a valid model file ({type(exc).__name__}: {exc})") from exc
     try:
+        stored = data.get("vocabularies") or [None] * len(data["features"].transformer_list)
+        for (_name, vec), terms in zip(data["features"].transformer_list, stored, strict=True):
+            if terms is not None:
+                vec.vocabulary_ = {str(t): i for i, t in enumerate(terms)}
         return Classifier(data["features"], data["relevance"], data["categories"], meta)
     except (KeyError, ValueError, AttributeError) as exc:
         raise ConfigError(
