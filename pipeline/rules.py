@@ -23,7 +23,7 @@ import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .records import CATEGORIES, Evidence
-from .yamlfile import Loc, read_yaml, refuse_duplicates, validate
+from .yamlfile import Loc, check_regexes, read_yaml, refuse_duplicates, validate
 
 # ------------------------------------------------------------------ prefilter: required literals
 #
@@ -383,12 +383,7 @@ class RuleSpec(BaseModel):
     @field_validator("patterns")
     @classmethod
     def _compiles(cls, value: list[str]) -> list[str]:
-        for p in value:
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise ValueError(f"pattern {p!r} is not a valid regular expression: {exc}") from exc
-        return value
+        return check_regexes(value)
 
     @field_validator("keywords")
     @classmethod

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .records import Evidence
 from .rules import RuleSet, RuleSpec, fold
-from .yamlfile import read_yaml, validate
+from .yamlfile import check_regexes, read_yaml, validate
 
 GAZETTEER = Path(__file__).resolve().parents[1] / "alerts" / "gazetteer.yaml"
 ONE_SIDE_MIN = 3  # attributions to one side before its silence on the other counts as one-sided
@@ -111,12 +111,7 @@ class Aliases(BaseModel):
     @field_validator("patterns")
     @classmethod
     def _compiles(cls, value: list[str]) -> list[str]:
-        for p in value:
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise ValueError(f"pattern {p!r} is not a valid regular expression: {exc}") from exc
-        return value
+        return check_regexes(value)
 
 
 class Affiliation(BaseModel):

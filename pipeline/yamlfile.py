@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -85,3 +86,13 @@ def refuse_duplicates(path: Path, lines: dict[Loc, int], section: str, kind: str
             line = _line_for((section, i, "id"), lines)
             raise ConfigError(f"{path}:{line}: {kind} '{value}' appears twice (field '{section}[{i}].id')")
         seen.add(value)
+
+
+def check_regexes(patterns: list[str]) -> list[str]:
+    """A pydantic field check: every item compiles as a Python regular expression."""
+    for p in patterns:
+        try:
+            re.compile(p)
+        except re.error as exc:
+            raise ValueError(f"pattern {p!r} is not a valid regular expression: {exc}") from exc
+    return patterns
