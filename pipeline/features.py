@@ -50,11 +50,13 @@ class FastTfidf:
         text = text.lower()
         if self.accents:
             text = strip_accents(text)
-        ids = self._char_ids(text) if self.kind == "char_wb" else self._word_ids_of(text)
+        ids, weights = self._char_ids(text) if self.kind == "char_wb" else (self._word_ids_of(text), None)
         if not len(ids):
             return _EMPTY_INT, _EMPTY_FLOAT
-        cols, times = np.unique(ids, return_counts=True)
-        return cols, times.astype(np.float64)
+        # counting by id over the whole vocabulary is cheaper than sorting the ids
+        times = np.bincount(ids, weights=weights, minlength=self.width)
+        cols = np.flatnonzero(times)
+        return cols, times[cols].astype(np.float64)
 
     def _word_ids_of(self, text: str) -> np.ndarray[Any, Any]:
         tokens = self.token.findall(text)
@@ -63,19 +65,24 @@ class FastTfidf:
         found: list[int] = []
         for n in range(low, high + 1):
             grams = tokens if n == 1 else map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
-            found.extend(idx for idx in map(vocab.get, grams) if idx is not None)
+            found += [idx for idx in map(vocab.get, grams) if idx is not None]
         return np.asarray(found, dtype=np.int64)
 
-    def _char_ids(self, text: str) -> np.ndarray[Any, Any]:
-        cache, parts = self._word_ids, []
-        for word, times in Counter(_WHITE.sub(" ", text).split()).items():
+    def _char_ids(self, text: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None]:
+        """Each distinct word's n-gram ids once, and how often the word occurs as their weight."""
+        cache, parts, times = self._word_ids, [], []
+        for word, n in Counter(_WHITE.sub(" ", text).split()).items():
             ids = cache.get(word)
             if ids is None:
                 ids = np.asarray(self._ids_of(word), dtype=np.int64)
                 if len(cache) < CACHE_WORDS:
                     cache[word] = ids
-            parts.append(ids if times == 1 else np.tile(ids, times))
-        return np.concatenate(parts) if parts else _EMPTY_INT
+            parts.append(ids)
+            times.append(n)
+        if not parts:
+            return _EMPTY_INT, None
+        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        return np.concatenate(parts), np.repeat(np.asarray(times, dtype=np.float64), lengths)
 
     def _ids_of(self, word: str) -> tuple[int, ...]:
         """The vocabulary ids of a word's ``char_wb`` n-grams, as scikit-learn generates them
