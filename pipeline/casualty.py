@@ -13,8 +13,9 @@ probabilities into labels (macro-F1 rewards the rare ``both``).
 
 Inference does not call scikit-learn: the tokenizer, TF-IDF and the linear scores are
 re-implemented here on the stored arrays (a few tens of microseconds per sentence); a test checks
-they agree with scikit-learn. The model is a skops file of plain arrays, lists and dicts, its
-SHA-256 recorded in ``casualty.json``; anything else refuses to load.
+they agree with scikit-learn. The model is a ``.npz`` of plain numpy arrays, read with
+``allow_pickle=False`` (nothing in it can run code), its SHA-256 recorded in ``casualty.json``;
+anything else refuses to load.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .errors import ConfigError, InputError
 REPO = Path(__file__).resolve().parents[1]
 MODEL_DIR = REPO / "models" / "casualty"
 DATA_DIR = REPO.parent / "shared" / "data"
-MODEL_FILE = "casualty.skops"
+MODEL_FILE = "casualty.npz"
 META_FILE = "casualty.json"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "MODEL_CARD.md"
@@ -53,7 +54,6 @@ US_WEIGHT = 0.2  # weight of a US-newspaper sentence (victim model only) against
 C = 3.0
 VICTIMS = ("israeli", "palestinian", "both", "neither")
 RESPONSIBLE = ("israel", "hamas", "both", "neither")
-TRUSTED = ["numpy.ndarray", "numpy.dtype", "numpy.float32", "numpy.float64", "numpy.int64"]
 BREACH = "breach-star-post"
 US = "casualty-mentions-us"
 
@@ -320,13 +320,12 @@ class CasualtyModel:
     # ----------------------------------------------------------------------------- persistence
 
     def save(self, directory: Path) -> None:
-        import skops.io as sio
-
+        """Plain arrays (``.npz``, read back with ``allow_pickle=False``) and a JSON of metadata."""
         directory.mkdir(parents=True, exist_ok=True)
         terms = sorted(self.vocab, key=self.vocab.__getitem__)
         state = {
-            "format": FORMAT,
-            "terms": np.asarray(terms, dtype=np.str_),  # an array loads at once; a list item by item
+            "format": np.asarray(FORMAT),
+            "terms": np.asarray(terms, dtype=np.str_),
             "idf": self.idf.astype(np.float32),
             "victim_coef": self.victim_coef.astype(np.float32),
             "victim_intercept": self.victim_intercept.astype(np.float64),
@@ -334,11 +333,11 @@ class CasualtyModel:
             "responsible_intercept": self.responsible_intercept.astype(np.float64),
             "victim_offset": self.victim_offset.astype(np.float64),
             "responsible_offset": self.responsible_offset.astype(np.float64),
-            "cue_names": list(CUE_NAMES),
-            "context_cues": list(CONTEXT_CUES),
+            "cue_names": np.asarray(list(CUE_NAMES), dtype=np.str_),
+            "context_cues": np.asarray(list(CONTEXT_CUES), dtype=np.str_),
         }
-        tmp = directory / (MODEL_FILE + ".tmp")
-        sio.dump(state, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+        tmp = directory / (MODEL_FILE + ".tmp.npz")
+        np.savez_compressed(tmp, **state)  # type: ignore[arg-type]
         self.meta["sha256"] = _sha256(tmp)
         tmp.replace(directory / MODEL_FILE)
         (directory / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n")
@@ -362,21 +361,16 @@ def _sha256(path: Path) -> str:
 
 def load_model(directory: Path = MODEL_DIR) -> CasualtyModel:
     """Load the casualty model; a missing, altered or untrusted file is a ``ConfigError``."""
-    import skops.io as sio
-    from skops.io.exceptions import UntrustedTypesFoundException
-
     path, meta_path = directory / MODEL_FILE, directory / META_FILE
     try:
         meta = json.loads(meta_path.read_text())
         if meta.get("sha256") != _sha256(path):
             raise ConfigError(f"{path}: checksum differs from {meta_path}; retrain or restore it")
-        try:  # one pass: skops refuses any type outside TRUSTED before building anything
-            s = sio.load(path, trusted=TRUSTED)
-        except UntrustedTypesFoundException as exc:
-            raise ConfigError(f"{path}: refused, contains untrusted types: {exc}") from exc
-        if s.get("format") != FORMAT or list(s["cue_names"]) != list(CUE_NAMES):
+        with np.load(path, allow_pickle=False) as npz:  # nothing in the file can run code
+            s = {name: npz[name] for name in npz.files}
+        if int(s["format"]) != FORMAT or [str(c) for c in s["cue_names"]] != list(CUE_NAMES):
             raise ConfigError(f"{path}: made for another version of the features; retrain it")
-        if list(s["context_cues"]) != list(CONTEXT_CUES):
+        if [str(c) for c in s["context_cues"]] != list(CONTEXT_CUES):
             raise ConfigError(f"{path}: made for another version of the features; retrain it")
         model = CasualtyModel(
             vocab={str(t): i for i, t in enumerate(s["terms"])},
@@ -393,7 +387,7 @@ def load_model(directory: Path = MODEL_DIR) -> CasualtyModel:
         raise
     except FileNotFoundError as exc:
         raise ConfigError(
-            f"{exc.filename}: casualty model file missing; rebuild it with pipeline.casualty.train"
+            f"{exc.filename}: casualty model file missing; run `mediawatch train --only casualty`"
         ) from exc
     except (ValueError, KeyError, OSError, TypeError, AttributeError, zipfile.BadZipFile) as exc:
         raise ConfigError(f"{path}: not a valid casualty model file ({type(exc).__name__}: {exc})") from exc
@@ -892,7 +886,7 @@ def model_card(meta: dict[str, Any], metrics: dict[str, Any]) -> str:
     )
 
 
-CARD = """# Casualty-sentence model (`casualty.skops`)
+CARD = """# Casualty-sentence model (`casualty.npz`)
 
 Version `{version}`, trained {date} by `pipeline.casualty.train`. Labels each sentence that reports
 deaths or injuries with `victim` (israeli, palestinian, both, neither) and `responsible`, the
@@ -982,6 +976,6 @@ cue names. No sentence of the data is stored.
 
     .venv/bin/python -c "import pipeline.casualty as c; print(c.train())"
 
-reads `../shared/data` (or `train(models_dir, data_dir)`), rewrites `casualty.skops`,
+reads `../shared/data` (or `train(models_dir, data_dir)`), rewrites `casualty.npz`,
 `casualty.json` (SHA-256, sources), `metrics.json` and this card; about a minute on 2 cores.
 """

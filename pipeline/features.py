@@ -10,7 +10,7 @@ them, several times faster, because scoring must keep up with every article the 
 
 The result is the same matrix scikit-learn's ``FeatureUnion.transform`` gives (tests compare them
 on varied text); only the configurations the classifier uses are supported, and anything else is
-refused when the model loads.
+refused when the model is exported. Predicting needs numpy only: no scikit-learn, no scipy.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.sparse import csr_matrix, hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 CACHE_WORDS = 200_000  # distinct words whose n-gram ids are kept (about 40 MB at most)
 _WHITE = re.compile(r"\s\s+")
@@ -30,19 +29,58 @@ _EMPTY_INT = np.zeros(0, dtype=np.int64)
 _EMPTY_FLOAT = np.zeros(0, dtype=np.float64)
 
 
-class FastTfidf:
-    """One fitted ``TfidfVectorizer`` (word 1..n-grams or ``char_wb``), applied quickly."""
+@dataclass(frozen=True, slots=True)
+class TfidfSpec:
+    """What predicting needs of one fitted ``TfidfVectorizer``: its settings, terms and IDF."""
 
-    def __init__(self, vec: TfidfVectorizer) -> None:
+    analyzer: str  # "word" or "char_wb"
+    ngram_range: tuple[int, int]
+    strip_accents: bool
+    token_pattern: str
+    sublinear_tf: bool
+    terms: np.ndarray[Any, Any]  # term of each column, in column order
+    idf: np.ndarray[Any, Any]
+
+    @classmethod
+    def of(cls, vec: Any) -> TfidfSpec:
+        """From a fitted scikit-learn ``TfidfVectorizer`` (refusing settings not supported)."""
         _check_supported(vec)
-        self.kind = "char_wb" if vec.analyzer == "char_wb" else "word"
-        self.ngram_range: tuple[int, int] = vec.ngram_range
-        self.accents = vec.strip_accents == "unicode"
-        self.token = re.compile(vec.token_pattern)
-        self.vocabulary: dict[str, int] = vec.vocabulary_
-        self.idf = np.asarray(vec.idf_, dtype=np.float64)
-        self.sublinear = bool(vec.sublinear_tf)
+        vocabulary = vec.vocabulary_
+        return cls(
+            "char_wb" if vec.analyzer == "char_wb" else "word",
+            tuple(vec.ngram_range),
+            vec.strip_accents == "unicode",
+            vec.token_pattern,
+            bool(vec.sublinear_tf),
+            np.asarray(sorted(vocabulary, key=vocabulary.__getitem__), dtype=np.str_),
+            np.asarray(vec.idf_, dtype=np.float64),
+        )
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "analyzer": self.analyzer,
+            "ngram_range": list(self.ngram_range),
+            "strip_accents": self.strip_accents,
+            "token_pattern": self.token_pattern,
+            "sublinear_tf": self.sublinear_tf,
+        }
+
+
+class FastTfidf:
+    """One TF-IDF vectorizer (word 1..n-grams or ``char_wb``), applied quickly."""
+
+    def __init__(self, spec: TfidfSpec) -> None:
+        self.kind = spec.analyzer
+        low, high = spec.ngram_range
+        self.ngram_range: tuple[int, int] = (int(low), int(high))
+        self.accents = spec.strip_accents
+        self.token = re.compile(spec.token_pattern)
+        self.vocabulary: dict[str, int] = {str(t): i for i, t in enumerate(spec.terms)}
+        self.idf = np.asarray(spec.idf, dtype=np.float64)
+        self.sublinear = spec.sublinear_tf
         self.width = len(self.idf)
+        if len(self.vocabulary) != self.width:
+            raise ValueError(f"{len(self.vocabulary)} terms for {self.width} IDF weights")
         self._word_ids: dict[str, np.ndarray[Any, Any]] = {}
 
     def counts(self, text: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -103,7 +141,7 @@ class FastTfidf:
         return tuple(out)
 
 
-def _check_supported(vec: TfidfVectorizer) -> None:
+def _check_supported(vec: Any) -> None:
     problems = []
     if vec.analyzer not in ("word", "char_wb"):
         problems.append(f"analyzer={vec.analyzer!r}")
@@ -118,36 +156,46 @@ def _check_supported(vec: TfidfVectorizer) -> None:
 
 
 class FastFeatures:
-    """The classifier's ``FeatureUnion`` of TF-IDF vectorizers, applied once per document."""
+    """The classifier's TF-IDF vectorizers side by side (as scikit-learn's ``FeatureUnion``),
+    applied once per document."""
 
-    def __init__(self, union: Any) -> None:
-        self.parts = [FastTfidf(vec) for _name, vec in union.transformer_list]
+    def __init__(self, specs: list[TfidfSpec]) -> None:
+        self.parts = [FastTfidf(spec) for spec in specs]
+        self.width = sum(p.width for p in self.parts)
 
-    def transform(self, docs: list[str]) -> csr_matrix:
-        return hstack([_matrix(part, docs) for part in self.parts], format="csr")
+    def rows(self, docs: list[str]) -> list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
+        """Each document's non-zero columns and their values (each part l2-normalised)."""
+        out = []
+        for doc in docs:
+            cols, vals, offset = [], [], 0
+            for part in self.parts:
+                c, v = _row(part, doc)
+                cols.append(c + offset)
+                vals.append(v)
+                offset += part.width
+            out.append((np.concatenate(cols), np.concatenate(vals)))
+        return out
+
+    def transform(self, docs: list[str]) -> Any:
+        """The rows as a scipy CSR matrix (for comparing with scikit-learn; scoring uses rows)."""
+        from scipy.sparse import csr_matrix
+
+        rows = self.rows(docs)
+        indptr = np.cumsum([0] + [len(c) for c, _v in rows])
+        cols = np.concatenate([c for c, _v in rows]) if rows else _EMPTY_INT
+        vals = np.concatenate([v for _c, v in rows]) if rows else _EMPTY_FLOAT
+        return csr_matrix((vals, cols, indptr), shape=(len(docs), self.width))
 
 
-def _matrix(part: FastTfidf, docs: list[str]) -> csr_matrix:
-    indptr, indices, data = [0], [], []
-    for doc in docs:
-        cols, tf = part.counts(doc)
-        if part.sublinear:
-            tf = np.log(tf) + 1.0
-        values = tf * part.idf[cols]
-        norm = float(np.sqrt(values @ values))
-        if norm > 0:
-            values /= norm
-        indices.append(cols)
-        data.append(values)
-        indptr.append(indptr[-1] + len(cols))
-    return csr_matrix(
-        (
-            np.concatenate(data) if data else _EMPTY_FLOAT,
-            np.concatenate(indices).astype(np.int32) if indices else _EMPTY_INT,
-            indptr,
-        ),
-        shape=(len(docs), part.width),
-    )
+def _row(part: FastTfidf, doc: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    cols, tf = part.counts(doc)
+    if part.sublinear:
+        tf = np.log(tf) + 1.0
+    values = tf * part.idf[cols]
+    norm = float(np.sqrt(values @ values))
+    if norm > 0:
+        values /= norm
+    return cols, values
 
 
 def _combining_table() -> dict[int, None]:

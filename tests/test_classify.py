@@ -36,9 +36,9 @@ def test_shipped_model_records_its_sources(shipped) -> None:  # type: ignore[no-
 def test_tampered_model_file_is_refused(tmp_path: Path) -> None:
     models = tmp_path / "models"
     shutil.copytree(ROOT / "models", models)
-    blob = models / "classifier.skops"
+    blob = models / "classifier.npz"
     blob.write_bytes(blob.read_bytes()[:-10] + b"0123456789")
-    with pytest.raises(ConfigError, match=r"classifier\.skops: checksum"):
+    with pytest.raises(ConfigError, match=r"classifier\.npz: checksum"):
         load_classifier(models)
 
 
@@ -75,22 +75,43 @@ def test_bad_corpus_line_names_file_line_and_field(tmp_path: Path) -> None:
         read_corpus(bad)
 
 
-def test_model_file_with_untrusted_types_is_refused_before_loading(tmp_path: Path) -> None:
-    """A model file may only hold the allow-listed scikit-learn types, even with a valid checksum."""
-    import fractions
+def test_model_file_with_pickled_objects_is_refused(tmp_path: Path) -> None:
+    """The model file is read without unpickling: an object array is refused, even with a valid
+    checksum, and nothing in it runs."""
     import hashlib
 
-    import skops.io as sio
+    import numpy as np
 
     from pipeline.classify import META_FILE, MODEL_FILE
 
-    shutil.copy(ROOT / "models" / META_FILE, tmp_path / META_FILE)
-    sio.dump({"features": fractions.Fraction(1, 3)}, tmp_path / MODEL_FILE)
-    meta = json.loads((tmp_path / META_FILE).read_text())
+    with np.load(ROOT / "models" / MODEL_FILE, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["rel_coef"] = np.array([{"run": "code"}], dtype=object)
+    np.savez(tmp_path / MODEL_FILE, **arrays)
+    meta = json.loads((ROOT / "models" / META_FILE).read_text())
     meta["sha256"] = hashlib.sha256((tmp_path / MODEL_FILE).read_bytes()).hexdigest()
     (tmp_path / META_FILE).write_text(json.dumps(meta))
-    with pytest.raises(ConfigError, match=r"refused, contains untrusted types.*fractions\.Fraction"):
+    with pytest.raises(ConfigError, match=r"classifier\.npz: not a valid model file.*allow_pickle"):
         load_classifier(tmp_path)
+
+
+def test_predictions_equal_scikit_learns(tmp_path: Path) -> None:
+    """The numpy-only model predicts exactly what the scikit-learn objects it came from do."""
+    from pipeline.classify import _fit
+
+    docs = read_corpus(ROOT / "models/corpus/seed.jsonl")
+    features, relevance, categories, labels = _fit(docs)
+    from pipeline.classify import Classifier
+
+    model = Classifier.from_sklearn(features, relevance, categories, {"labels": labels, "version": "t"})
+    model.save(tmp_path)
+    reloaded = load_classifier(tmp_path)
+    texts = [d.document for d in read_corpus(ROOT / "models/corpus/validation.jsonl")] + ["", "Élève"]
+    x = features.transform(texts)
+    rel, cats = relevance.predict_proba(x)[:, 1], categories.predict_proba(x)
+    for i, (p_rel, p_cats) in enumerate(reloaded.predict(texts)):
+        assert abs(p_rel - rel[i]) < 1e-12
+        assert all(abs(p_cats[lab] - cats[i, j]) < 1e-12 for j, lab in enumerate(labels))
 
 
 def test_shipped_classifier_keeps_its_quality_on_the_team_validation_set() -> None:

@@ -270,12 +270,12 @@ def test_score_with_a_damaged_model_or_rules_file_exits_2_naming_it(
     inp = _jsonl(tmp_path / "in.jsonl", [{"id": 1, "title": "T", "text": "Some text about Gaza."}])
     models = tmp_path / "models"
     shutil.copytree(root / "models", models)
-    blob = models / "classifier.skops"
+    blob = models / "classifier.npz"
     blob.write_bytes(blob.read_bytes()[:-4] + b"XXXX")
     monkeypatch.setenv("MEDIAWATCH_MODELS_DIR", str(models))
     result = cli.invoke(main, ["score", "--input", str(inp)])
     assert result.exit_code == 2
-    assert "classifier.skops: checksum differs" in _error_line(result)
+    assert "classifier.npz: checksum differs" in _error_line(result)
 
     monkeypatch.setenv("MEDIAWATCH_MODELS_DIR", str(root / "models"))
     alerts = tmp_path / "alerts"

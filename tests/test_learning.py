@@ -169,7 +169,7 @@ def test_a_worse_model_is_refused_and_nothing_changes(models: Path) -> None:
 
 
 def test_a_missing_model_is_replaced_by_any_new_one(models: Path) -> None:
-    (models / "classifier.skops").unlink()
+    (models / "classifier.npz").unlink()
     report = train(models)
     assert report.replaced and report.reason.startswith("no usable current model")
     assert load_classifier(models).version == report.model.version

@@ -274,20 +274,20 @@ def test_tampered_model_file_is_a_clear_error(tmp_path: Path) -> None:
     data = bytearray((d / casualty.MODEL_FILE).read_bytes())
     data[len(data) // 2] ^= 0xFF
     (d / casualty.MODEL_FILE).write_bytes(bytes(data))
-    with pytest.raises(ConfigError, match=r"casualty\.skops: checksum differs"):
+    with pytest.raises(ConfigError, match=r"casualty\.npz: checksum differs"):
         load_model(d)
 
 
 def test_missing_or_invalid_model_file_is_a_clear_error(tmp_path: Path) -> None:
     d = _copy(tmp_path)
     (d / casualty.MODEL_FILE).unlink()
-    with pytest.raises(ConfigError, match=r"casualty\.skops.*missing"):
+    with pytest.raises(ConfigError, match=r"casualty\.npz.*missing"):
         load_model(d)
     (d / casualty.MODEL_FILE).write_bytes(b"not a zip file")
     meta = json.loads((d / casualty.META_FILE).read_text())
     meta["sha256"] = casualty._sha256(d / casualty.MODEL_FILE)
     (d / casualty.META_FILE).write_text(json.dumps(meta))
-    with pytest.raises(ConfigError, match=r"casualty\.skops: not a valid casualty model file"):
+    with pytest.raises(ConfigError, match=r"casualty\.npz: not a valid casualty model file"):
         load_model(d)
 
 
