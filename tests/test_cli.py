@@ -287,3 +287,22 @@ def test_score_with_a_damaged_model_or_rules_file_exits_2_naming_it(
     assert result.exit_code == 2
     message = _error_line(result)
     assert "rules.yaml:" in message and "rule '" in message and "weight" in message
+
+
+def test_score_reads_many_lines_in_batches_and_standard_input(cli: CliRunner, tmp_path: Path) -> None:
+    """More lines than one batch, from a file and from standard input, give the same output in
+    input order; a bad last line on standard input writes nothing."""
+    rows = [
+        {"id": i, "title": f"Story {i}", "text": "Council news about the library budget."} for i in range(150)
+    ]
+    inp = _jsonl(tmp_path / "in.jsonl", rows)
+    from_file = cli.invoke(main, ["score", "--input", str(inp)])
+    assert from_file.exit_code == 0, from_file.output
+    from_stdin = cli.invoke(main, ["score", "--input", "-"], input=inp.read_text())
+    assert from_stdin.exit_code == 0, from_stdin.output
+    ids = [json.loads(line)["id"] for line in from_file.stdout.splitlines()]
+    assert ids == [str(i) for i in range(150)]
+    assert from_stdin.stdout == from_file.stdout
+    bad = cli.invoke(main, ["score", "--input", "-"], input=inp.read_text() + '{"id": 1}\n')
+    assert bad.exit_code == 2 and bad.stdout == ""
+    assert "<stdin>:151: field 'title'" in bad.output

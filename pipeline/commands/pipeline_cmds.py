@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -155,18 +156,27 @@ def score(ctx: click.Context, inp: Path, out: Path | None) -> None:
     Example:
       mediawatch score --input articles.jsonl --output scores.jsonl
     """
+    from ..jsonl import ScoreLine, read_lines
     from ..records import ScoreInput
     from ..score import build_scorer
 
+    path = require_file(inp)
+    if str(path) == "-":  # standard input can be read once: hold it, so a bad line writes nothing
+        lines: Iterable[ScoreLine] = list(read_lines(path, ScoreLine))
+    else:  # a file is checked whole first, then scored in batches: memory stays flat
+        for _line in read_lines(path, ScoreLine):
+            pass
+        lines = read_lines(path, ScoreLine)
     scorer = build_scorer(settings_of(ctx))
-    from ..jsonl import ScoreLine, read_lines
-
-    lines = list(read_lines(require_file(inp), ScoreLine))
-    items = [ScoreInput(str(x.id), x.title, x.text, x.url, x.outlet, x.published, x.language) for x in lines]
 
     def rows() -> Iterator[dict[str, object]]:
-        for i in range(0, len(items), 64):
-            for s in scorer.score_many(items[i : i + 64]):
+        pending = iter(lines)
+        while batch := list(itertools.islice(pending, 64)):
+            items = [
+                ScoreInput(str(x.id), x.title, x.text, x.url, x.outlet, x.published, x.language)
+                for x in batch
+            ]
+            for s in scorer.score_many(items):
                 yield s.as_dict()
 
     with output(out) as fh:
