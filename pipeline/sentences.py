@@ -125,8 +125,23 @@ def _excerpt(s: str, n: int = 90) -> str:
     return s if len(s) <= n else s[: n - 1].rstrip() + "…"
 
 
-def _agentless(victim: str, responsible: str) -> bool:
-    return victim == "palestinian" and responsible == "neither"
+# DESIGN counts Lebanese deaths reported without a perpetrator as agentless too; the training data
+# labels Lebanese victims "neither", so the model cannot tell them apart: the sentence's own words do
+LEBANESE = re.compile(r"\b(?:Lebanese|Lebanon|Libanais(?:es?)?|Liban)\b", re.I)
+PALESTINIAN = re.compile(r"\b(?:Palestin\w*|Gaza\w*|West Bank|Cisjordanie)\b", re.I)
+
+
+def _victims_named(sentence: str) -> str:
+    """Whose deaths an agentless sentence reports, in the words the explanation uses."""
+    if LEBANESE.search(sentence) and not PALESTINIAN.search(sentence):
+        return "Lebanese"
+    return "Palestinian"
+
+
+def _agentless(victim: str, responsible: str, sentence: str = "") -> bool:
+    if responsible != "neither":
+        return False
+    return victim == "palestinian" or (victim == "neither" and LEBANESE.search(sentence) is not None)
 
 
 def article_findings(title: str, text: str) -> list[Evidence]:
@@ -139,7 +154,7 @@ def article_findings(title: str, text: str) -> list[Evidence]:
       "dead") while the body says Israel caused them.
     """
     found = casualty_sentences(text, title)
-    agentless = [(a, b, lab) for a, b, lab in found if _agentless(lab.victim, lab.responsible)]
+    agentless = [(a, b, lab) for a, b, lab in found if _agentless(lab.victim, lab.responsible, text[a:b])]
     named_isr = [
         (a, b, lab) for a, b, lab in found if lab.victim == "israeli" and lab.responsible != "neither"
     ]
@@ -149,7 +164,8 @@ def article_findings(title: str, text: str) -> list[Evidence]:
     out: list[Evidence] = []
     contrast = named_isr[0] if named_isr else None
     for a, b, _ in agentless:
-        why = "Palestinian deaths or injuries are reported here without saying who caused them."
+        who = _victims_named(text[a:b])
+        why = f"{who} deaths or injuries are reported here without saying who caused them."
         if contrast is not None:
             why += (
                 " The same article names the perpetrator when Israelis are the victims: "

@@ -470,3 +470,20 @@ def test_split_sentences_keeps_text_without_final_punctuation() -> None:
         "First sentence. then lower case continues.",
         "Last one without a stop",
     ]
+
+
+def test_lebanese_deaths_without_a_perpetrator_are_agentless_too() -> None:
+    """DESIGN counts Lebanese deaths reported with no named perpetrator under agentless_casualties,
+    although the training data labels Lebanese victims 'neither'."""
+    en = (
+        "Strikes hit southern Lebanon on Tuesday. Twelve people were killed in the Lebanese village "
+        "of Khiam, the health ministry in Beirut said."
+    )
+    fr = "Le ministère libanais de la Santé a indiqué que neuf personnes sont mortes au Liban dans la nuit."
+    named = "Nine people were killed by an Israeli drone strike in southern Lebanon, the ministry said."
+    for text in (en, fr):
+        found = [e for e in article_findings("", text) if e.category == "agentless_casualties"]
+        assert len(found) == 1, text
+        assert text[found[0].start : found[0].end] == found[0].quote
+        assert found[0].explanation.startswith("Lebanese deaths")
+    assert not [e for e in article_findings("", named) if e.category == "agentless_casualties"]
