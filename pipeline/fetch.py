@@ -77,6 +77,9 @@ class FetchRefusedError(Exception):
         self.permanent = permanent
 
 
+SPACING_MARGIN = 0.02  # seconds added to every non-zero per-host delay
+
+
 class HostSpacer:
     """Per-host clock: at least *delay* seconds between request starts to one host, plus the
     waits a host asked for (Retry-After). Thread-safe; a slot is reserved before sleeping."""
@@ -106,7 +109,10 @@ class HostSpacer:
             return max(0.0, self._blocked.get(host, 0.0) - time.monotonic())
 
     def _delay(self, host: str) -> float:
-        return self._delays.get(host, self.delay)
+        delay = self._delays.get(host, self.delay)
+        # what the publisher sees is our spacing plus scheduling jitter on both sides; a small
+        # margin keeps the gaps it measures at or above the delay it was promised
+        return delay + SPACING_MARGIN if delay > 0 else 0.0
 
     def _free_at(self, host: str, now: float) -> float:
         """When the next request to *host* may start (call with the lock held)."""

@@ -124,3 +124,7 @@ def test_sources_page_puts_failing_sources_first_with_the_reason(client: tuple[T
     api = {r["id"]: r for r in c.get("/api/sources").json()}
     assert api[first.id]["warning"].startswith("failing for 48 h")
     assert sum(1 for r in api.values() if r["warning"]) == 1
+    # outlets are shown by name (the id beside it), as editors know them
+    name = api[first.id]["outlet_name"]
+    assert name and name != api[first.id]["outlet"]
+    assert f"<strong>{name}</strong>" in page.text

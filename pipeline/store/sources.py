@@ -224,10 +224,13 @@ class SourcesStore(StoreBase):
     ) -> list[dict[str, object]]:
         """Every polled source with its counters, and a warning when it fails or has gone quiet."""
         with self.session() as s:
-            rows = s.scalars(
-                select(Source).where(Source.kind != MANUAL).order_by(Source.outlet_id, Source.id)
+            rows = s.execute(
+                select(Source, Outlet.name)
+                .join(Outlet, Outlet.id == Source.outlet_id)
+                .where(Source.kind != MANUAL)
+                .order_by(Source.outlet_id, Source.id)
             )
-            return [_health(r, now, failing_after, quiet_factor) for r in rows]
+            return [_health(r, name, now, failing_after, quiet_factor) for r, name in rows]
 
 
 def _due(r: Source) -> DueSource:
@@ -298,10 +301,13 @@ def _entry_row(source_id: int, e: EntryRecord, fp: str, now: datetime) -> Entry:
     )
 
 
-def _health(r: Source, now: datetime, failing_after: timedelta, quiet_factor: float) -> dict[str, object]:
+def _health(
+    r: Source, outlet_name: str, now: datetime, failing_after: timedelta, quiet_factor: float
+) -> dict[str, object]:
     return {
         "id": r.id,
         "outlet": r.outlet_id,
+        "outlet_name": outlet_name,
         "url": r.url,
         "listed_url": r.listed_url,
         "kind": r.kind,
