@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,11 +10,8 @@ from typing import Any
 
 import click
 
-from ..cli import echo_json, opened_store, require_file, settings_of
+from ..cli import AGE, echo_json, opened_store, require_file, settings_of
 from ..errors import InputError
-
-_SINCE = re.compile(r"^(\d+)([hdw])$")
-_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 
 
 @click.group("rules")
@@ -28,13 +24,6 @@ def rules() -> None:
       mediawatch rules test --since 7d --format json
       mediawatch rules check
     """
-
-
-def _since(value: str) -> datetime:
-    m = _SINCE.match(value.strip())
-    if not m:
-        raise InputError(f"--since: expected a number and h, d or w (24h, 7d, 2w), got {value!r}")
-    return datetime.now(UTC) - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
 
 def _load(ctx: click.Context, rules_file: Path | None, only: tuple[str, ...]) -> Any:
@@ -72,7 +61,7 @@ def _context(body: str, start: int, end: int, width: int = 50) -> str:
 
 @rules.command("test")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
-@click.option("--since", help="Re-run over stored articles first seen this recently: 24h, 7d, 2w.")
+@click.option("--since", type=AGE, help="Re-run over stored articles first seen this recently: 24h, 7d, 2w.")
 @click.option(
     "--rules", "rules_file", type=click.Path(path_type=Path), help="Rules file [alerts/rules.yaml]."
 )
@@ -82,7 +71,7 @@ def _context(body: str, start: int, end: int, width: int = 50) -> str:
 def rules_test(
     ctx: click.Context,
     file: Path | None,
-    since: str | None,
+    since: timedelta | None,
     rules_file: Path | None,
     only: tuple[str, ...],
     fmt: str,
@@ -125,7 +114,7 @@ def rules_test(
         run(_from_file(require_file(file)))
     else:
         with opened_store(settings_of(ctx)) as store:
-            stored = store.articles_since(_since(since or ""))
+            stored = store.articles_since(datetime.now(UTC) - (since or timedelta(0)))
             run((f"article {a.article_id}", a.title, a.text, a.language) for a in stored)
     counts = {r.spec.id: fired.get(r.spec.id, 0) for r in ruleset.rules}
     if fmt == "json":
