@@ -33,6 +33,8 @@ class Letters(_Strict):
     exclusive: bool = False
     requires: list[str] = Field(default_factory=list)
     rules: str | None = None
+    # how many of our responders may write to this outlet about one article (default: settings)
+    cap: int | None = Field(default=None, ge=1, le=50)
     verified: bool = False
     sources: list[str] = Field(default_factory=list)
 

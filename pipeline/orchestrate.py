@@ -259,7 +259,8 @@ def _score_and_alert(p: Pipeline, batch: list[tuple[int, PendingEntry, Extracted
         outlet = p.feeds.outlet(entry.outlet_id).model_dump(mode="json")
         info = _article_info(doc, entry, entry.canonical_url, p.store.wire_copy(article_id))
         draft = draft_alert(score, info, outlet, p.templates, p.points)
-        if draft is not None and p.store.create_alert(article_id, score_id, draft) is not None:
+        cap = outlet["letters"].get("cap") or p.settings.letter_cap
+        if draft is not None and p.store.create_alert(article_id, score_id, draft, cap) is not None:
             p.count("alerts")
             p.store.watch_article(article_id, p.settings.revisit_schedule_hours)
         elif p.rng.random() < p.settings.revisit_sample:

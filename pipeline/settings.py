@@ -120,6 +120,34 @@ class Settings(BaseSettings):
         default_factory=dict, description="Per-category overrides of alert_threshold."
     )
 
+    letter_cap: int = Field(
+        default=3,
+        ge=1,
+        le=50,
+        description="Letters per outlet per alert (feeds.yaml letters.cap overrides).",
+    )
+    similarity_threshold: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Warn when a letter is this close to the draft or to another.",
+    )
+    digest_time: str = Field(default="10:30", description="Local time of the daily digest (HH:MM).")
+    immediate_priority: float = Field(
+        default=0.8, ge=0, description="Alerts at or above this priority are announced at once."
+    )
+    webhook_urls: list[str] = Field(
+        default_factory=list, description="Slack-compatible webhooks for digests and urgent alerts."
+    )
+    mail_from: str = Field(default="", description="Sender of digests and invitations (default: contact).")
+    app_url: str = Field(default="", description="Public address of the web app, for links in mail.")
+    session_hours: float = Field(default=24 * 14, gt=0, description="How long a sign-in lasts.")
+    cookie_secure: bool = Field(
+        default=True, description="Send session cookies over HTTPS only (browsers allow 127.0.0.1)."
+    )
+    login_attempts: int = Field(
+        default=5, ge=1, description="Failed sign-ins per account per 15 minutes before a pause."
+    )
     web_host: str = Field(default="127.0.0.1", description="Address `mediawatch serve` listens on.")
     web_port: int = Field(default=8000, ge=0, le=65535, description="Port `mediawatch serve` listens on.")
     secret_key: SecretStr = Field(default=SecretStr(""), description="Signs sessions; set it in production.")

@@ -64,3 +64,43 @@ def local_site(tmp_path: Path) -> Iterator[LocalSite]:
     root.mkdir()
     with LocalSite(root) as site:
         yield site
+
+
+@pytest.fixture
+def make_alert(settings: Settings, store: Store):  # type: ignore[no-untyped-def]
+    """Factory: store an article with an alerting score and its alert; returns the alert id."""
+    from pipeline.alert import ArticleInfo, draft_alert
+    from pipeline.config import load_feeds
+    from pipeline.demo import DEMO_FEEDS
+    from pipeline.letters import LetterTemplates, load_talking_points
+    from pipeline.records import Evidence, Extracted, Score
+
+    store.sync_outlets(load_feeds(DEMO_FEEDS, "http://127.0.0.1:1"))
+    templates = LetterTemplates(settings.alerts_dir / "templates")
+    points = load_talking_points(settings.alerts_dir / "talking_points.yaml")
+    counter = iter(range(1, 1_000_000))
+
+    def make(
+        title: str = "Five dead in Gaza strike",
+        text: str = "Five Palestinians died in Gaza on Tuesday. The figures could not be verified.",
+        language: str = "en",
+        outlet: str = "maple-ledger",
+        cap: int = 3,
+        severity: float = 0.9,
+    ) -> int:
+        url = f"http://127.0.0.1:1/story-{next(counter)}"
+        doc = Extracted(url, title, text, language=language)
+        aid = store.save_article(outlet, url, doc, "", None, None)
+        start = 0
+        ev = Evidence("agentless_casualties", text[start : start + 30], start, start + 30, "rule:x")
+        score = Score(str(aid), True, 0.9, {"agentless_casualties": 0.9}, True, "complaint", severity, [ev])
+        sid = store.save_score(aid, score)
+        conf = {"letters": {"word_limit": 150}, "reach": 3, "name": "The Maple Ledger"}
+        info = ArticleInfo(title, text, url, None, language)
+        draft = draft_alert(score, info, conf, templates, points)
+        assert draft is not None
+        alert_id = store.create_alert(aid, sid, draft, cap)
+        assert alert_id is not None
+        return alert_id
+
+    return make

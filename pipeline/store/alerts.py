@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..records import AlertDraft
 from .articles import load_wire_copy
 from .base import StoreBase, utcnow
-from .schema import Alert, Article, Letter, Outcome, Outlet, ScoreRow
+from .schema import Alert, Article, Letter, Outcome, Outlet, ScoreRow, User
+from .users import UserView
 from .views import AlertDetail, AlertView, ArticlePage, LetterView
 
 
@@ -41,12 +42,23 @@ def _view(alert: Alert, article: Article, outlet: Outlet) -> AlertView:
         language=article.language,
         published_at=article.published_at,
         partial=article.partial,
+        explanation=alert.explanation,
+        letter_cap=alert.letter_cap,
+        claims_taken=alert.claims_taken,
+        letters_sent=alert.letters_sent,
+        first_sent_at=alert.first_sent_at,
+        merged_into=alert.merged_into,
+        dismiss_reason=alert.dismiss_reason,
+        triaged_by=alert.triaged_by,
     )
 
 
 class AlertsStore(StoreBase):
-    def create_alert(self, article_id: int, score_id: int, draft: AlertDraft) -> int | None:
-        """Raise an alert with its first letter draft; None if the article already has one."""
+    def create_alert(
+        self, article_id: int, score_id: int, draft: AlertDraft, letter_cap: int = 3
+    ) -> int | None:
+        """Raise an alert with its first letter draft; None if the article already has one.
+        *letter_cap* is how many responders may write to the outlet about it."""
         now = utcnow()
         try:
             with self.sessions.begin() as s:
@@ -61,6 +73,7 @@ class AlertsStore(StoreBase):
                     categories=list(draft.categories),
                     summary=draft.summary,
                     evidence=[e.as_stored() for e in draft.evidence],
+                    letter_cap=letter_cap,
                     created_at=now,
                     updated_at=now,
                 )
@@ -95,29 +108,34 @@ class AlertsStore(StoreBase):
 
     def list_alerts(
         self,
-        status: str | None = None,
+        status: str | Sequence[str] | None = None,
         outlet: str | None = None,
         category: str | None = None,
         language: str | None = None,
         kind: str | None = None,
         limit: int = 200,
+        offset: int = 0,
+        min_priority: float | None = None,
     ) -> list[AlertView]:
-        """Alerts by priority, highest first, with optional filters."""
+        """Alerts by priority, highest first, with optional filters (all done in SQL)."""
         q = _alert_query()
-        if status:
+        if isinstance(status, str) and status:
             q = q.where(Alert.status == status)
+        elif status and not isinstance(status, str):
+            q = q.where(Alert.status.in_(list(status)))
         if outlet:
-            q = q.where(Outlet.id == outlet)
+            q = q.where(Article.outlet_id == outlet)
         if language:
             q = q.where(Article.language == language)
         if kind:
             q = q.where(Alert.kind == kind)
-        q = q.order_by(Alert.priority.desc(), Alert.id.desc())
+        if category:  # categories is a JSON list of ids: match the quoted id
+            q = q.where(cast(Alert.categories, String).like(f'%"{category}"%'))
+        if min_priority is not None:
+            q = q.where(Alert.priority >= min_priority)
+        q = q.order_by(Alert.priority.desc(), Alert.id.desc()).limit(limit).offset(offset)
         with self.session() as s:
-            views = [_view(*row) for row in s.execute(q)]
-        if category:
-            views = [v for v in views if category in v.categories]
-        return views[:limit]
+            return [_view(*row) for row in s.execute(q)]
 
     def alert_outcomes(self, alert_id: int) -> list[dict[str, Any]]:
         """Outcomes recorded for an alert, candidates (to be confirmed by an analyst) included."""
@@ -135,14 +153,24 @@ class AlertsStore(StoreBase):
                 for o in rows
             ]
 
-    def alert_detail(self, alert_id: int) -> AlertDetail | None:
+    def alert_detail(self, alert_id: int, viewer: UserView | None = None) -> AlertDetail | None:
+        """The alert with its article, scores and letters. With a *viewer* who is a responder,
+        other responders' unsent drafts are left out unless shared."""
         with self.session() as s:
             row = s.execute(_alert_query().where(Alert.id == alert_id)).first()
             if row is None:
                 return None
             alert, article, outlet = row
             score = s.get_one(ScoreRow, alert.score_id)
-            letters = s.scalars(select(Letter).where(Letter.alert_id == alert_id).order_by(Letter.id))
+            q = select(Letter, User.name, User.email).outerjoin(User, User.id == Letter.user_id)
+            q = q.where(Letter.alert_id == alert_id).order_by(Letter.user_id.is_not(None), Letter.id)
+            if viewer is not None and not viewer.can("analyst"):  # a responder's drafts are theirs
+                q = q.where(
+                    or_(
+                        Letter.user_id.is_(None), Letter.user_id == viewer.id, Letter.shared, ~Letter.is_draft
+                    )
+                )
+            letters = s.execute(q)
             return AlertDetail(
                 alert=_view(alert, article, outlet),
                 text=article.text,
@@ -159,8 +187,12 @@ class AlertsStore(StoreBase):
                         x.word_count,
                         x.word_limit,
                         x.is_draft,
+                        x.user_id,
+                        (name or email) if x.user_id is not None else None,
+                        x.shared,
+                        x.sent_at,
                     )
-                    for x in letters
+                    for x, name, email in letters
                 ],
                 outlet_config=dict(outlet.config),
                 wire=load_wire_copy(s, article.cluster_id) if article.cluster_id is not None else None,

@@ -201,6 +201,7 @@ class ScoreRow(Base):
 
 class Alert(Base):
     __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_status_priority", "status", "priority"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), unique=True)
     score_id: Mapped[int] = mapped_column(ForeignKey("scores.id"))
@@ -213,6 +214,15 @@ class Alert(Base):
     evidence: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    explanation: Mapped[str | None] = mapped_column(Text)  # the analyst's words, shown to responders
+    triaged_by: Mapped[str | None] = mapped_column(String(200))
+    triaged_at: Mapped[datetime | None]
+    dismiss_reason: Mapped[str | None] = mapped_column(Text)
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    letter_cap: Mapped[int] = mapped_column(Integer, default=3)  # letters to the outlet, at most
+    claims_taken: Mapped[int] = mapped_column(Integer, default=0)  # active claims + letters sent
+    letters_sent: Mapped[int] = mapped_column(Integer, default=0)
+    first_sent_at: Mapped[datetime | None]
 
 
 class Letter(Base):
@@ -229,6 +239,8 @@ class Letter(Base):
     word_limit: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)  # other responders may read it
+    updated_at: Mapped[datetime | None]
 
 
 class User(Base):
@@ -240,15 +252,64 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    notify_digest: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_immediate: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_login_at: Mapped[datetime | None]
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Invitation(Base):
+    __tablename__ = "invitations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+
+
+class LoginFailure(Base):
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(400))  # "email:..." or "ip:..."
+    at: Mapped[datetime]
+
+
+class Notification(Base):
+    """Something sent once (a digest, an immediate notice, a reminder), keyed so it never repeats."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime]
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Claim(Base):
     __tablename__ = "claims"
+    __table_args__ = (Index("ux_claims_alert_user", "alert_id", "user_id", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     claimed_at: Mapped[datetime]
     released_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | sent | released
+    sent_at: Mapped[datetime | None]
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
 
 
 class Outcome(Base):

@@ -9,9 +9,20 @@ from .labels import LabelsStore
 from .pages import PagesStore
 from .runs import RunsStore
 from .sources import SourcesStore
+from .users import UsersStore
+from .workspace import WorkspaceStore
 
 
-class Store(SourcesStore, ArticlesStore, PagesStore, AlertsStore, LabelsStore, RunsStore):
+class Store(
+    SourcesStore,
+    ArticlesStore,
+    PagesStore,
+    AlertsStore,
+    LabelsStore,
+    RunsStore,
+    UsersStore,
+    WorkspaceStore,
+):
     """Open a database by URL. ``Store.open`` also brings its schema up to date."""
 
     @classmethod

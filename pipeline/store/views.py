@@ -145,11 +145,33 @@ class AlertView:
     language: str | None
     published_at: datetime | None
     partial: bool = False  # the article text is incomplete (paywall, teaser)
+    explanation: str | None = None  # the analyst's words for responders
+    letter_cap: int = 3
+    claims_taken: int = 0  # active claims + letters sent: never above letter_cap
+    letters_sent: int = 0
+    first_sent_at: datetime | None = None
+    merged_into: int | None = None
+    dismiss_reason: str | None = None
+    triaged_by: str | None = None
+
+    @property
+    def slots_left(self) -> int:
+        return max(0, self.letter_cap - self.claims_taken)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "status": self.status,
+            "explanation": self.explanation,
+            "letters": {
+                "cap": self.letter_cap,
+                "claimed_or_sent": self.claims_taken,
+                "sent": self.letters_sent,
+                "first_sent": self.first_sent_at.isoformat() if self.first_sent_at else None,
+            },
+            "merged_into": self.merged_into,
+            "dismiss_reason": self.dismiss_reason,
+            "triaged_by": self.triaged_by,
             "kind": self.kind,
             "severity": round(self.severity, 4),
             "priority": round(self.priority, 4),
@@ -179,6 +201,26 @@ class LetterView:
     word_count: int
     word_limit: int | None
     is_draft: bool
+    user_id: int | None = None  # None: the pipeline's suggested draft
+    author: str | None = None
+    shared: bool = False
+    sent_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "language": self.language,
+            "recipient": self.recipient,
+            "subject": self.subject,
+            "body": self.body,
+            "word_count": self.word_count,
+            "word_limit": self.word_limit,
+            "draft": self.is_draft,
+            "suggested": self.user_id is None,
+            "author": self.author,
+            "shared": self.shared,
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+        }
 
 
 @dataclass(slots=True)
@@ -211,19 +253,7 @@ class AlertDetail:
             evidence=self.evidence,
             relevance=round(self.relevance, 4),
             scores={k: round(v, 4) for k, v in self.scores.items()},
-            letters=[
-                {
-                    "id": x.id,
-                    "language": x.language,
-                    "recipient": x.recipient,
-                    "subject": x.subject,
-                    "body": x.body,
-                    "word_count": x.word_count,
-                    "word_limit": x.word_limit,
-                    "draft": x.is_draft,
-                }
-                for x in self.letters
-            ],
+            letters=[x.as_dict() for x in self.letters],
             wire=self.wire.as_dict() if self.wire else None,
             republished_by=[_member(c) for c in self.republishers],
         )
