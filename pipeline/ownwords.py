@@ -81,7 +81,7 @@ def _ignored_grams(ignore: Sequence[str]) -> set[Gram]:
 
 def _coverage(words: _Words, other: set[Gram], skip: set[Gram]) -> tuple[float, list[bool]]:
     """Share of *words* copied from *other*, leaving out words inside ignored runs; and the flags."""
-    copied = _covered(words, other - skip)
+    copied = _covered(words, other)
     ignored = _covered(words, skip) if skip else [False] * len(copied)
     counted = [c for c, i in zip(copied, ignored, strict=True) if not i]
     if len(counted) < MIN_WORDS:
