@@ -44,6 +44,20 @@ _SPACES = re.compile(r"\s+")
 _DIGEST_TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", re.ASCII)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _MONTHS_FR = (
     "janvier",
     "février",
@@ -222,7 +236,7 @@ def _count(n: int, lang: str) -> str:
 def _day(day: date, lang: str) -> str:
     if lang == "fr":
         return f"{'1er' if day.day == 1 else day.day} {_MONTHS_FR[day.month - 1]} {day.year}"
-    return f"{day:%B} {day.day}, {day.year}"
+    return f"{_MONTHS_EN[day.month - 1]} {day.day}, {day.year}"  # not %B: that follows the process locale
 
 
 def _safe_href(url: str) -> str:
@@ -245,7 +259,8 @@ def _zone(tz: str) -> ZoneInfo:
 
 def _meta(n: Notice, lang: str, zone: ZoneInfo) -> str:
     w = _WORDS[lang]
-    parts = [one_line(n.outlet_name, 120), w.get(n.kind, one_line(n.kind, 40))]
+    kind = w[n.kind] if n.kind in ("complaint", "praise") else one_line(n.kind, 40)
+    parts = [one_line(n.outlet_name, 120), kind]
     parts.append(f"{w['priority']} {n.priority:.2f}")
     if n.published_at is not None:
         parts.append(f"{w['published']} {n.published_at.astimezone(zone).date().isoformat()}")
