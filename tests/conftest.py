@@ -104,3 +104,34 @@ def make_alert(settings: Settings, store: Store):  # type: ignore[no-untyped-def
         return alert_id
 
     return make
+
+
+@pytest.fixture
+def sign_in():  # type: ignore[no-untyped-def]
+    """Factory: create a user with *role* and sign the TestClient in as them (session cookie and
+    the CSRF header htmx would send). The client must use an https base_url: cookies are Secure."""
+    from datetime import timedelta
+
+    from pipeline.web.auth import SESSION_COOKIE, hash_password
+
+    def sign(client, role: str = "analyst", email: str | None = None, language: str = "en"):  # type: ignore[no-untyped-def]
+        store = client.app.state.store
+        email = email or f"{role}-{len(store.users())}@example.org"
+        found = store.user_login(email)
+        uid = (
+            found[0].id
+            if found
+            else store.create_user(
+                email,
+                role,
+                hash_password("correct horse battery"),
+                name=email.split("@")[0],
+                language=language,
+            )
+        )
+        token, csrf = store.create_session(uid, timedelta(hours=1))
+        client.cookies.set(SESSION_COOKIE, token)
+        client.headers["X-CSRF-Token"] = csrf
+        return store.user(uid)
+
+    return sign

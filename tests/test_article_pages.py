@@ -8,6 +8,7 @@ import gzip
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -246,10 +247,13 @@ def _alert_on(store: Store, slug: str) -> tuple[int, int]:
     return row[0], row[1]
 
 
-def test_alert_page_says_partial_and_links_the_stored_copy(demo_cycle: Store, settings: Settings) -> None:
+def test_alert_page_says_partial_and_links_the_stored_copy(
+    demo_cycle: Store, settings: Settings, sign_in: Any
+) -> None:
     store = demo_cycle
     alert_id, article_id = _alert_on(store, "gaza-death-toll-israeli-soldiers-killed")
-    client = TestClient(create_app(settings, store))
+    client = TestClient(create_app(settings, store), base_url="https://testserver")
+    sign_in(client, "analyst")
     page = client.get(f"/alerts/{alert_id}").text
     assert "Partial text." in page and "subscription prompt" in page
     pages = client.get(f"/api/articles/{article_id}/pages").json()

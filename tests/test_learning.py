@@ -8,6 +8,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -238,8 +239,9 @@ def test_cli_verdict_train_and_uncertain(
     )
 
 
-def test_api_verdicts(demo_store: Store, settings: Settings) -> None:
-    client = TestClient(create_app(settings, demo_store))
+def test_api_verdicts(demo_store: Store, settings: Settings, sign_in: Any) -> None:
+    client = TestClient(create_app(settings, demo_store), base_url="https://testserver")
+    sign_in(client, "analyst")
     alert = alerts(demo_store)[0]
     made = client.post(
         f"/api/alerts/{alert.id}/verdict",

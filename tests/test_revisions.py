@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -134,7 +135,7 @@ def test_schedule_ends_and_failed_fetches_move_it_on(watched: Watched) -> None:
 
 
 def test_history_command_and_alert_page_show_versions_and_diffs(
-    watched: Watched, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    watched: Watched, settings: Settings, monkeypatch: pytest.MonkeyPatch, sign_in: Any
 ) -> None:
     letter_sent(watched, datetime.now(UTC) - timedelta(minutes=5))
     edit_page(watched, "Israeli", "Israeli military", CORRECTION)
@@ -148,7 +149,8 @@ def test_history_command_and_alert_page_show_versions_and_diffs(
     missing = CliRunner().invoke(main, ["article", "history", "999"])
     assert missing.exit_code == 2 and "article 999: no such article" in missing.output
 
-    with TestClient(create_app(settings, watched.store)) as c:
+    with TestClient(create_app(settings, watched.store), base_url="https://testserver") as c:
+        sign_in(c, "analyst")
         page = c.get(f"/alerts/{watched.alert.id}").text
     assert "<h2>Versions</h2>" in page and "<ins>military</ins>" in page
     assert 'article amended</strong> <span class="tag">to confirm</span>' in page

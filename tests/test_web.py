@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,12 +23,13 @@ from pipeline.web import create_app
 
 
 @pytest.fixture
-def client(settings: Settings, demo_site: LocalSite) -> Iterator[tuple[TestClient, Store]]:
-    store = Store.open(settings.db_url)
+def client(
+    settings: Settings, store: Store, demo_site: LocalSite, sign_in: Any
+) -> Iterator[tuple[TestClient, Store]]:
     run_cycle(build(settings, store, DEMO_FEEDS, base_url=demo_site.base_url))
-    with TestClient(create_app(settings, store)) as c:
+    with TestClient(create_app(settings, store), base_url="https://testserver") as c:
+        sign_in(c, "analyst")
         yield c, store
-    store.close()
 
 
 def test_queue_lists_alerts_by_priority(client: tuple[TestClient, Store]) -> None:
@@ -70,10 +72,10 @@ def test_api_returns_alerts_and_404s(client: tuple[TestClient, Store]) -> None:
     assert c.get("/api/alerts/999999").status_code == 404
     assert c.get("/alerts/999999").status_code == 404
     assert c.get("/healthz").json()["status"] == "ok"
-    assert "/api/alerts" in c.get("/openapi.json").json()["paths"]
+    assert "/api/alerts" in c.get("/api/openapi.json").json()["paths"]
 
 
-def test_hostile_article_content_is_escaped(settings: Settings, store: Store) -> None:
+def test_hostile_article_content_is_escaped(settings: Settings, store: Store, sign_in: Any) -> None:
     from pipeline.config import load_feeds
 
     store.sync_outlets(load_feeds(DEMO_FEEDS, "http://127.0.0.1:1"))
@@ -95,7 +97,8 @@ def test_hostile_article_content_is_escaped(settings: Settings, store: Store) ->
     )
     assert draft is not None
     alert_id = store.create_alert(aid, sid, draft)
-    with TestClient(create_app(settings, store)) as c:
+    with TestClient(create_app(settings, store), base_url="https://testserver") as c:
+        sign_in(c, "analyst")
         for url in ("/alerts", f"/alerts/{alert_id}"):
             page = c.get(url).text
             assert "<script>alert" not in page and "<img src=x" not in page

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -100,10 +101,11 @@ def test_one_alert_per_wire_story_listing_the_republisher(wire: WireCycle) -> No
     assert joined[0].detail["article"] == (copies - {alert.article_id}).pop()
 
 
-def test_alert_page_and_api_show_the_agency_and_republishers(wire: WireCycle) -> None:
+def test_alert_page_and_api_show_the_agency_and_republishers(wire: WireCycle, sign_in: Any) -> None:
     rows = _rows(wire.store)
     alert = next(al for key, (_a, al) in rows.items() if key in (ORIGINAL[1:], COPY[1:]) and al is not None)
-    client = TestClient(create_app(wire.settings, wire.store))
+    client = TestClient(create_app(wire.settings, wire.store), base_url="https://testserver")
+    sign_in(client, "analyst")
     page = client.get(f"/alerts/{alert.id}").text
     assert "Wire story" in page and "Associated Press" in page and "Also published by" in page
     data = client.get(f"/api/alerts/{alert.id}").json()

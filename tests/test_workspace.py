@@ -61,7 +61,7 @@ def test_transitions_that_do_not_apply_are_refused_with_the_state(
     with pytest.raises(InputError, match="say why"):
         store.dismiss(a, "ana", "  ")
     store.dismiss(a, "ana", "Not about the topic")
-    with pytest.raises(TransitionError, match="alert .* is dismissed"):
+    with pytest.raises(TransitionError, match=r"alert .* is dismissed"):
         store.approve(a, "ana")
     with pytest.raises(TransitionError, match="merge into a live alert"):
         store.merge(b, a, "ana")

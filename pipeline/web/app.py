@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
@@ -20,15 +21,22 @@ from ..poll import source_health
 from ..records import CATEGORIES
 from ..settings import Settings
 from ..store import Store
+from ..store.users import UserView
+from ..store.workspace import VISIBLE_TO_RESPONDERS, NotFoundError, TransitionError
+from . import account, responder, triage
+from .auth import Analyst, LoginRequiredError, Responder, csrf_protect, who
 from .highlight import group_evidence, highlight, word_diff
+from .i18n import translator
 
 HERE = Path(__file__).parent
-HTMX_DIRS = (Path("node_modules/htmx.org/dist"), HERE.parents[1] / "node_modules/htmx.org/dist")
+NODE_DIRS = (Path("node_modules"), HERE.parents[1] / "node_modules")
+HTMX_DIRS = tuple(d / "htmx.org/dist" for d in NODE_DIRS)
+SWAGGER_DIRS = tuple(d / "swagger-ui-dist" for d in NODE_DIRS)
 
 
 class VerdictIn(BaseModel):
     verdict: Literal["valid", "not_valid", "wrong_category"]
-    by: str = Field(min_length=1, max_length=200)
+    by: str = Field(default="", max_length=200)  # recorded as the signed-in analyst
     categories: list[str] = Field(default_factory=list)
     relevant: bool = True
     note: str = Field(default="", max_length=2000)
@@ -47,24 +55,146 @@ def filters(status: str, outlet: str, category: str, language: str) -> dict[str,
     }
 
 
+# The app's own pages: scripts and styles from this server only, never framed, forms post here.
+APP_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+
+
+def visible_statuses(user: UserView, status: str) -> str | tuple[str, ...]:
+    """Responders see alerts once an analyst has opened them; analysts see every state."""
+    if user.can("analyst"):
+        return status
+    if status:
+        return status if status in VISIBLE_TO_RESPONDERS else ("none",)
+    return VISIBLE_TO_RESPONDERS
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     store = store or Store.open(settings.db_url)
-    app = FastAPI(title="MediaWatch", version=__version__)
+    app = FastAPI(
+        title="MediaWatch",
+        version=__version__,
+        dependencies=[Depends(csrf_protect)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.store, app.state.settings = store, settings
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     htmx = next((d for d in HTMX_DIRS if (d / "htmx.min.js").is_file()), None)
     if htmx is not None:
         app.mount("/vendor/htmx", StaticFiles(directory=str(htmx)), name="htmx")
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals.update(
-        labels=LABELS["en"], categories=CATEGORIES, version=__version__, htmx=htmx is not None
-    )
+    swagger = next((d for d in SWAGGER_DIRS if (d / "swagger-ui-bundle.js").is_file()), None)
+    if swagger is not None:
+        app.mount("/vendor/swagger", StaticFiles(directory=str(swagger)), name="swagger")
+    templates = Jinja2Templates(directory=str(HERE / "templates"), context_processors=[_context])
+    templates.env.globals.update(categories=CATEGORIES, version=__version__, htmx=htmx is not None)
     templates.env.filters["highlight"] = highlight
     templates.env.filters["word_diff"] = word_diff
+    app.state.templates = templates
+    _errors(app, templates)
+    _security_headers(app)
+    account.register(app, store, settings, templates)
     _pages(app, store, templates)
     _source_views(app, store, settings, templates)
     _stored_pages(app, store)
     _api(app, store)
+    triage.register(app, store, settings, templates)
+    responder.register(app, store, settings, templates)
+    _openapi(app)
     return app
+
+
+def _context(request: Request) -> dict[str, Any]:
+    found = who(request)
+    lang = found.user.language if found.user else "en"
+    return {
+        "user": found.user,
+        "csrf": found.csrf or "",
+        "lang": lang,
+        "_": translator(lang),
+        "labels": LABELS.get(lang, LABELS["en"]),
+    }
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def _errors(app: FastAPI, templates: Jinja2Templates) -> None:
+    @app.exception_handler(LoginRequiredError)
+    async def login_required(request: Request, _exc: LoginRequiredError) -> Response:
+        if _wants_json(request) or request.method != "GET":
+            return JSONResponse({"detail": "sign in first"}, status_code=401)
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _wants_json(request) or request.headers.get("HX-Request") == "true":
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": exc.status_code, "detail": exc.detail},
+            status_code=exc.status_code,
+        )
+
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError) -> Response:
+        status = 404 if isinstance(exc, NotFoundError) else 409 if isinstance(exc, TransitionError) else 422
+        return await http_error(request, HTTPException(status, str(exc)))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": jsonable(exc.errors())}, status_code=422)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path"))
+        return await http_error(request, HTTPException(422, f"{where}: {first.get('msg', 'invalid')}"))
+
+
+def jsonable(errors: Any) -> Any:
+    from fastapi.encoders import jsonable_encoder
+
+    return jsonable_encoder(errors, custom_encoder={Exception: str})
+
+
+def _security_headers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", APP_CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith(("/static", "/vendor")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _openapi(app: FastAPI) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi(_user: Responder) -> dict[str, Any]:
+        return app.openapi()
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(_user: Responder) -> HTMLResponse:
+        page = get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="MediaWatch API",
+            swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger/swagger-ui.css",
+            swagger_favicon_url="/vendor/swagger/favicon-32x32.png",
+        )
+        # Swagger UI starts itself with an inline script: allowed on this page only.
+        page.headers["Content-Security-Policy"] = APP_CSP.replace(
+            "script-src 'self'", "script-src 'self' 'unsafe-inline'"
+        ).replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+        return page
 
 
 def _pages(app: FastAPI, store: Store, templates: Jinja2Templates) -> None:
@@ -74,22 +204,29 @@ def _pages(app: FastAPI, store: Store, templates: Jinja2Templates) -> None:
 
     @app.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
     def queue(
-        request: Request, status: str = "", outlet: str = "", category: str = "", language: str = ""
+        request: Request,
+        user: Responder,
+        status: str = "",
+        outlet: str = "",
+        category: str = "",
+        language: str = "",
+        kind: str = "",
     ) -> HTMLResponse:
         f = filters(status, outlet, category, language)
+        rows = store.list_alerts(
+            **{**f, "status": visible_statuses(user, status), "kind": kind or None}, limit=100
+        )
         partial = request.headers.get("HX-Request") == "true"
         return templates.TemplateResponse(
             request,
             "_rows.html" if partial else "queue.html",
-            {"alerts": store.list_alerts(**f), "f": f, "outlets": store.outlet_names()},
+            {"alerts": rows, "f": {**f, "kind": kind}, "outlets": store.outlet_names()},
         )
 
     @app.get("/alerts/{alert_id}", response_class=HTMLResponse, include_in_schema=False)
-    def alert_page(request: Request, alert_id: int) -> HTMLResponse:
-        detail = store.alert_detail(alert_id)
-        if detail is None:
-            raise HTTPException(404, f"no alert {alert_id}")
-        letter = detail.letters[0] if detail.letters else None
+    def alert_page(request: Request, alert_id: int, user: Responder) -> HTMLResponse:
+        detail = visible_alert(store, alert_id, user)
+        letter = next((x for x in detail.letters if x.user_id is None), None)
         return templates.TemplateResponse(
             request,
             "alert.html",
@@ -102,8 +239,19 @@ def _pages(app: FastAPI, store: Store, templates: Jinja2Templates) -> None:
                 "outcomes": store.alert_outcomes(alert_id),
                 "raw_pages": store.raw_pages(detail.alert.article_id),
                 "mailto": mailto(letter.recipient, letter.subject, letter.body) if letter else None,
+                "claims": store.claims(alert_id),
+                "my_claim": store.claim_of(alert_id, user.id),
+                "history": store.alert_history(alert_id) if user.can("analyst") else [],
             },
         )
+
+
+def visible_alert(store: Store, alert_id: int, user: UserView) -> Any:
+    """The alert's detail as *user* may see it; 404 when it does not exist or is not theirs to see."""
+    detail = store.alert_detail(alert_id, user)
+    if detail is None or (not user.can("analyst") and detail.alert.status not in VISIBLE_TO_RESPONDERS):
+        raise HTTPException(404, f"no alert {alert_id}")
+    return detail
 
 
 # A stored page is the outlet's HTML: hostile by default. It opens in a sandbox (no scripts, no
@@ -113,7 +261,7 @@ STORED_PAGE_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-s
 
 def _stored_pages(app: FastAPI, store: Store) -> None:
     @app.get("/articles/{article_id}/pages/{raw_id}", include_in_schema=False)
-    def stored_page(article_id: int, raw_id: int, download: bool = False) -> Response:
+    def stored_page(article_id: int, raw_id: int, _user: Responder, download: bool = False) -> Response:
         found = store.raw_page(raw_id)
         if found is None or found[0].article_id != article_id:
             raise HTTPException(404, f"no stored page {raw_id} for article {article_id}")
@@ -132,7 +280,7 @@ def _stored_pages(app: FastAPI, store: Store) -> None:
         )
 
     @app.get("/api/articles/{article_id}/pages")
-    def api_stored_pages(article_id: int) -> list[dict[str, Any]]:
+    def api_stored_pages(article_id: int, _user: Responder) -> list[dict[str, Any]]:
         """Stored copies of the article's page (as fetched, before extraction), oldest first."""
         return [
             {**r.as_dict(), "href": f"/articles/{article_id}/pages/{r.id}"}
@@ -142,7 +290,7 @@ def _stored_pages(app: FastAPI, store: Store) -> None:
 
 def _source_views(app: FastAPI, store: Store, settings: Settings, templates: Jinja2Templates) -> None:
     @app.get("/sources", response_class=HTMLResponse, include_in_schema=False)
-    def sources_page(request: Request) -> HTMLResponse:
+    def sources_page(request: Request, _user: Analyst) -> HTMLResponse:
         rows = source_health(store, settings, datetime.now(UTC))
         rows.sort(key=lambda r: (r["warning"] is None, not r["enabled"], str(r["outlet"])))
         return templates.TemplateResponse(
@@ -150,7 +298,7 @@ def _source_views(app: FastAPI, store: Store, settings: Settings, templates: Jin
         )
 
     @app.get("/api/sources")
-    def api_sources() -> list[dict[str, Any]]:
+    def api_sources(_user: Analyst) -> list[dict[str, Any]]:
         """Every polled source with its health counters and warning (null when healthy)."""
         return source_health(store, settings, datetime.now(UTC))
 
@@ -158,25 +306,31 @@ def _source_views(app: FastAPI, store: Store, settings: Settings, templates: Jin
 def _api(app: FastAPI, store: Store) -> None:
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "schema": store.schema_revision(), "counts": store.counts()}
+        """Liveness for monitoring: no data, only whether the database answers and its schema."""
+        return {"status": "ok", "schema": store.schema_revision()}
 
     @app.get("/api/alerts")
     def api_alerts(
+        user: Responder,
         status: str = "",
         outlet: str = "",
         category: str = "",
         language: str = "",
+        kind: str = "",
         limit: int = Query(200, ge=1, le=1000),
+        offset: int = Query(0, ge=0),
     ) -> list[dict[str, Any]]:
+        """Alerts by priority, highest first. Responders see only alerts opened to them."""
         f = filters(status, outlet, category, language)
-        return [a.as_dict() for a in store.list_alerts(**f, limit=limit)]
+        f["status"] = visible_statuses(user, status)
+        return [a.as_dict() for a in store.list_alerts(**f, kind=kind or None, limit=limit, offset=offset)]
 
     @app.post("/api/alerts/{alert_id}/verdict", status_code=201)
-    def api_verdict(alert_id: int, body: VerdictIn) -> dict[str, Any]:
+    def api_verdict(alert_id: int, body: VerdictIn, user: Analyst) -> dict[str, Any]:
         """Judge an alert (valid, not_valid, wrong_category); it becomes a training label."""
         try:
             verdict_id = store.record_verdict(
-                alert_id, body.verdict, body.by, body.categories, body.relevant, body.note
+                alert_id, body.verdict, user.email, body.categories, body.relevant, body.note
             )
         except InputError as exc:
             status = 404 if "no such alert" in str(exc) else 422
@@ -184,12 +338,16 @@ def _api(app: FastAPI, store: Store) -> None:
         return {"id": verdict_id, "alert_id": alert_id, "verdict": body.verdict}
 
     @app.get("/api/alerts/{alert_id}/verdicts")
-    def api_verdicts(alert_id: int) -> list[dict[str, Any]]:
+    def api_verdicts(alert_id: int, _user: Analyst) -> list[dict[str, Any]]:
         return store.verdicts(alert_id)
 
     @app.get("/api/alerts/{alert_id}")
-    def api_alert(alert_id: int) -> dict[str, Any]:
-        detail = store.alert_detail(alert_id)
-        if detail is None:
-            raise HTTPException(404, f"no alert {alert_id}")
-        return detail.as_dict()
+    def api_alert(alert_id: int, user: Responder) -> dict[str, Any]:
+        """One alert with its article, evidence, scores, letters (as you may see them) and claims."""
+        detail = visible_alert(store, alert_id, user)
+        out: dict[str, Any] = detail.as_dict()
+        out["claims"] = [
+            {"responder": name, "status": c.status, "claimed_at": c.claimed_at.isoformat()}
+            for c, name in store.claims(alert_id)
+        ]
+        return out
