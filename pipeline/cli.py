@@ -95,9 +95,9 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from .commands import data, ops, pipeline_cmds, rules_cmd, web
+    from .commands import data, ops, people, pipeline_cmds, rules_cmd, web
 
-    for module in (pipeline_cmds, data, ops, web, rules_cmd):
+    for module in (pipeline_cmds, data, ops, web, rules_cmd, people):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -11,6 +11,7 @@ from .orchestrate import Pipeline, run_cycle
 
 log = logging.getLogger(__name__)
 MISFIRE_GRACE_SECONDS = 300
+NOTICE_MINUTES = 5  # urgent alerts, the digest at its hour, escalation reminders
 
 
 def _cycle(p: Pipeline) -> None:
@@ -18,6 +19,17 @@ def _cycle(p: Pipeline) -> None:
         run_cycle(p)
     except Exception:  # a failed cycle is recorded in runs; the service keeps going
         log.exception("cycle failed")
+
+
+def _notices(p: Pipeline) -> None:
+    from .notices import send_due_notices
+
+    try:
+        stats = send_due_notices(p.store, p.settings, datetime.now(UTC))
+        if stats:
+            log.info("notices %s", " ".join(f"{k}={v}" for k, v in sorted(stats.items())))
+    except Exception:  # mail trouble never stops the service
+        log.exception("notices failed")
 
 
 def make_scheduler(p: Pipeline) -> BlockingScheduler:
@@ -29,6 +41,17 @@ def make_scheduler(p: Pipeline) -> BlockingScheduler:
         id="cycle",
         minutes=p.settings.poll_interval_minutes,
         next_run_time=datetime.now(UTC),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        _notices,
+        "interval",
+        args=[p],
+        id="notices",
+        minutes=NOTICE_MINUTES,
         coalesce=True,
         max_instances=1,
         misfire_grace_time=MISFIRE_GRACE_SECONDS,

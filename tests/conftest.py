@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -87,16 +88,17 @@ def make_alert(settings: Settings, store: Store):  # type: ignore[no-untyped-def
         outlet: str = "maple-ledger",
         cap: int = 3,
         severity: float = 0.9,
+        published: datetime | None = None,
     ) -> int:
         url = f"http://127.0.0.1:1/story-{next(counter)}"
         doc = Extracted(url, title, text, language=language)
-        aid = store.save_article(outlet, url, doc, "", None, None)
+        aid = store.save_article(outlet, url, doc, "", published, None)
         start = 0
         ev = Evidence("agentless_casualties", text[start : start + 30], start, start + 30, "rule:x")
         score = Score(str(aid), True, 0.9, {"agentless_casualties": 0.9}, True, "complaint", severity, [ev])
         sid = store.save_score(aid, score)
         conf = {"letters": {"word_limit": 150}, "reach": 3, "name": "The Maple Ledger"}
-        info = ArticleInfo(title, text, url, None, language)
+        info = ArticleInfo(title, text, url, published, language)
         draft = draft_alert(score, info, conf, templates, points)
         assert draft is not None
         alert_id = store.create_alert(aid, sid, draft, cap)
