@@ -195,6 +195,7 @@ def test_demo_then_alerts_and_export(cli: CliRunner, tmp_path: Path) -> None:
     result = cli.invoke(main, ["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
     assert "19 articles" in result.output and "Alerts by category" in result.output
+    assert "analyst@demo.invalid" in result.output and "responder@demo.invalid" in result.output
     env = {"MEDIAWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'demo.db'}"}
     listed = cli.invoke(main, ["alerts", "list", "--format", "json"], env=env)
     alerts = json.loads(listed.output)
@@ -306,3 +307,28 @@ def test_score_reads_many_lines_in_batches_and_standard_input(cli: CliRunner, tm
     bad = cli.invoke(main, ["score", "--input", "-"], input=inp.read_text() + '{"id": 1}\n')
     assert bad.exit_code == 2 and bad.stdout == ""
     assert "<stdin>:151: field 'title'" in bad.output
+
+
+def test_users_add_invite_list_and_set(cli: CliRunner, tmp_path: Path) -> None:
+    added = cli.invoke(
+        main,
+        ["users", "add", "Boss@Example.org", "--role", "admin", "--password-stdin"],
+        input="a long enough password\n",
+    )
+    assert added.exit_code == 0 and "boss@example.org (admin)" in added.output
+    short = cli.invoke(main, ["users", "add", "x@example.org", "--password-stdin"], input="short\n")
+    assert "password" in _error_line(short) and "10 characters" in short.output
+    again = cli.invoke(
+        main, ["users", "add", "boss@example.org", "--password-stdin"], input="a long enough password\n"
+    )
+    assert "already exists" in _error_line(again)
+    link = cli.invoke(main, ["users", "invite", "vol@example.org"])
+    assert link.exit_code == 0 and "/invite/" in link.output
+    assert "already exists" in _error_line(cli.invoke(main, ["users", "invite", "boss@example.org"]))
+    changed = cli.invoke(main, ["users", "set", "boss@example.org", "--inactive"])
+    assert changed.exit_code == 0 and "active=False" in changed.output
+    assert "no user" in _error_line(cli.invoke(main, ["users", "set", "nobody@example.org", "--active"]))
+    listed = [
+        json.loads(x) for x in cli.invoke(main, ["users", "list", "--format", "json"]).output.splitlines()
+    ]
+    assert [(u["email"], u["role"], u["active"]) for u in listed] == [("boss@example.org", "admin", False)]

@@ -24,8 +24,33 @@ def demo_settings(settings: Settings) -> Settings:
             "database_url": f"sqlite:///{db}",
             "allow_private_networks": True,
             "per_host_delay": 0.0,
+            # served on plain http://127.0.0.1 only: Secure cookies would be refused by some browsers
+            "cookie_secure": False,
         }
     )
+
+
+DEMO_PEOPLE = (
+    ("analyst@demo.invalid", "admin", "Demo Analyst", "en"),
+    ("responder@demo.invalid", "responder", "Demo Responder", "en"),
+    ("repondant@demo.invalid", "responder", "Répondant démo", "fr"),
+)
+
+
+def demo_accounts(store: Store, opened: int = 4) -> list[tuple[str, str, str]]:
+    """Demo sign-ins with fresh random passwords, and the top alerts opened to responders."""
+    import secrets
+
+    from ..web.auth import hash_password
+
+    people = []
+    for email, role, name, language in DEMO_PEOPLE:
+        password = secrets.token_urlsafe(9)
+        store.create_user(email, role, hash_password(password), name=name, language=language, by="demo")
+        people.append((email, role, password))
+    for a in store.list_alerts(status="new", limit=opened):
+        store.approve(a.id, DEMO_PEOPLE[0][0], explanation="Opened by the demo so responders have work.")
+    return people
 
 
 def fresh_database(settings: Settings) -> None:
@@ -64,6 +89,10 @@ def run_demo(settings: Settings, serve: bool = True, port: int = 8000) -> None:
         click.echo(f"Demo news site on {site.base_url}")
         store, stats = run_demo_cycle(settings, site)
         print_summary(store, stats)
+        people = demo_accounts(store)
+        click.echo("Sign in with (passwords are new each run):")
+        for email, role, password in people:
+            click.echo(f"  {email:<26} {password:<14} {role}")
         if serve:
             import uvicorn
 
