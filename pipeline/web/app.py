@@ -146,6 +146,11 @@ def _errors(app: FastAPI, templates: Jinja2Templates) -> None:
         status = 404 if isinstance(exc, NotFoundError) else 409 if isinstance(exc, TransitionError) else 422
         return await http_error(request, HTTPException(status, str(exc)))
 
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, _exc: OverflowError) -> Response:
+        # an id beyond what the database can store names nothing that exists
+        return await http_error(request, HTTPException(404, "no such object: the id is out of range"))
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         if _wants_json(request):
