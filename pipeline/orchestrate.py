@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from . import cluster, entries, extract, revisit
-from .alert import ArticleInfo, draft_alert
+from .alert import ArticleInfo, draft_alert, priority
 from .config import FeedsConfig, load_feeds
 from .errors import ConfigError
 from .fetch import Fetcher, policy_for
@@ -316,6 +316,7 @@ def run_cycle(p: Pipeline, progress: Progress | None = None) -> dict[str, int]:
         process_entries(p, progress)
         revisit_articles(p, now)
         prune_raw_pages(p, now)
+        p.count("reprioritised", p.store.reprioritise(priority, now))
     except Exception as exc:
         p.store.finish_run(run_id, p.stats, "failed", f"{type(exc).__name__}: {exc}")
         raise

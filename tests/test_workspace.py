@@ -190,3 +190,22 @@ def test_notices_are_sent_once(store: Store) -> None:
     assert not store.notify_once("digest:2026-11-21:1", "email")
     store.forget_notice("digest:2026-11-21:1")
     assert store.notify_once("digest:2026-11-21:1", "email")
+
+
+def test_priority_follows_recency_as_alerts_age(store: Store, make_alert: Callable[..., int]) -> None:
+    from datetime import UTC, datetime
+
+    from pipeline.alert import priority
+
+    now = datetime.now(UTC)
+    old = make_alert(severity=0.9, published=now - timedelta(days=6))
+    fresh = make_alert(severity=0.8, published=now)
+    store.reprioritise(priority, now)
+    assert [a.id for a in store.list_alerts()] == [fresh, old]  # a week-old story yields to today's
+    assert store.reprioritise(priority, now) == 0  # nothing changed, nothing written
+    before = {a.id: a.priority for a in store.list_alerts()}
+    assert store.reprioritise(priority, now + timedelta(days=2)) == 2
+    after = {a.id: a.priority for a in store.list_alerts()}
+    assert after[old] < before[old] and after[fresh] < before[fresh]
+    store.dismiss(old, "ana", "not relevant")
+    assert store.reprioritise(priority, now + timedelta(days=3)) == 1  # only live alerts move
