@@ -75,7 +75,7 @@ def users_invite(ctx: click.Context, email: str, role: str) -> None:
 
     settings = settings_of(ctx)
     with opened_store(settings) as store:
-        token = store.create_invitation(email, role, None, INVITE_TTL)
+        token = store.create_invitation(email, role, None, INVITE_TTL, by="cli")
     base = settings.app_url.rstrip("/") or f"http://{settings.web_host}:{settings.web_port}"
     click.echo(f"{base}/invite/{token}")
 

@@ -204,7 +204,9 @@ class UsersStore(StoreBase):
             s.execute(delete(SessionRow).where(SessionRow.id == token_hash(token)))
 
     # ---------------------------------------------------------------- invitations
-    def create_invitation(self, email: str, role: str, invited_by: int | None, ttl: timedelta) -> str:
+    def create_invitation(
+        self, email: str, role: str, invited_by: int | None, ttl: timedelta, by: str | None = None
+    ) -> str:
         """An invitation link's token (shown once); the invited person sets their own password."""
         email, role = normalise_email(email), check_role(role)
         with self.session() as s:
@@ -225,7 +227,7 @@ class UsersStore(StoreBase):
             s.flush()
             s.add(
                 self._audit_row(
-                    str(invited_by or "system"),
+                    by or str(invited_by or "system"),
                     "user_invited",
                     "invitation",
                     inv.id,

@@ -502,7 +502,7 @@ def _users(app: FastAPI, store: Store, settings: Settings, templates: Jinja2Temp
     ) -> Response:
         # The link is shown on this answer only (never in a URL or the database): no redirect.
         try:
-            token = store.create_invitation(email, role, user.id, INVITE_TTL)
+            token = store.create_invitation(email, role, user.id, INVITE_TTL, by=user.email)
         except InputError as exc:
             return users_page(request, error=str(exc), status=422)
         return users_page(request, link=invite_link(request, settings, token), invited=email.strip())
@@ -550,7 +550,7 @@ def _users(app: FastAPI, store: Store, settings: Settings, templates: Jinja2Temp
     def api_invite(request: Request, body: InvitationIn, user: Admin) -> dict[str, Any]:
         """Invite someone by email with a role. The answer holds the link, once: send it to them
         yourself. It works once and expires after a week."""
-        token = store.create_invitation(body.email, body.role, user.id, INVITE_TTL)
+        token = store.create_invitation(body.email, body.role, user.id, INVITE_TTL, by=user.email)
         invitation = store.invitation(token)
         assert invitation is not None
         return {
