@@ -209,3 +209,17 @@ def test_priority_follows_recency_as_alerts_age(store: Store, make_alert: Callab
     assert after[old] < before[old] and after[fresh] < before[fresh]
     store.dismiss(old, "ana", "not relevant")
     assert store.reprioritise(priority, now + timedelta(days=3)) == 1  # only live alerts move
+
+
+def test_the_last_active_admin_cannot_be_demoted_or_deactivated(store: Store) -> None:
+    from pipeline.store.users import LastAdminError
+
+    boss = _user(store, "boss@example.org", "admin")
+    with pytest.raises(LastAdminError, match="role: boss@example.org is the last active admin"):
+        store.update_user(boss.id, "boss", role="analyst")
+    with pytest.raises(LastAdminError, match="active:"):
+        store.update_user(boss.id, "boss", active=False)
+    other = _user(store, "other@example.org", "admin")
+    store.update_user(boss.id, "other", role="analyst")  # another admin exists: allowed
+    with pytest.raises(LastAdminError):
+        store.update_user(other.id, "other", role="responder")

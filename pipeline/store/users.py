@@ -23,6 +23,10 @@ ROLES = ("responder", "analyst", "admin")
 RANK = {role: i for i, role in enumerate(ROLES)}
 
 
+class LastAdminError(InputError):
+    """The change would leave no active admin (HTTP 409)."""
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -162,9 +166,19 @@ class UsersStore(StoreBase):
         if "role" in changes:
             check_role(changes["role"])
         with self.sessions.begin() as s:
+            # Lock the admins first (PostgreSQL), so two admins demoting each other cannot both win.
+            admins = s.scalars(
+                select(User.id).where(User.role == "admin", User.active).with_for_update()
+            ).all()
             u = s.get(User, user_id)
             if u is None:
                 raise InputError(f"user: no such user {user_id}")
+            loses_admin = changes.get("role", "admin") != "admin" or changes.get("active") is False
+            if u.role == "admin" and u.active and loses_admin and list(admins) == [u.id]:
+                field = "active" if changes.get("active") is False else "role"
+                raise LastAdminError(
+                    f"{field}: {u.email} is the last active admin; make someone else admin first"
+                )
             before = {k: getattr(u, k) for k in changes}
             for k, v in changes.items():
                 setattr(u, k, v)

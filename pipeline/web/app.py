@@ -21,7 +21,7 @@ from ..poll import source_health
 from ..records import CATEGORIES
 from ..settings import Settings
 from ..store import Store
-from ..store.users import UserView
+from ..store.users import LastAdminError, UserView
 from ..store.workspace import VISIBLE_TO_RESPONDERS, NotFoundError, TransitionError
 from . import account, responder, triage
 from .auth import Analyst, LoginRequiredError, Responder, csrf_protect, who
@@ -143,7 +143,8 @@ def _errors(app: FastAPI, templates: Jinja2Templates) -> None:
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> Response:
-        status = 404 if isinstance(exc, NotFoundError) else 409 if isinstance(exc, TransitionError) else 422
+        conflict = isinstance(exc, TransitionError | LastAdminError)
+        status = 404 if isinstance(exc, NotFoundError) else 409 if conflict else 422
         return await http_error(request, HTTPException(status, str(exc)))
 
     @app.exception_handler(OverflowError)
