@@ -215,7 +215,7 @@ def test_the_last_active_admin_cannot_be_demoted_or_deactivated(store: Store) ->
     from pipeline.store.users import LastAdminError
 
     boss = _user(store, "boss@example.org", "admin")
-    with pytest.raises(LastAdminError, match="role: boss@example.org is the last active admin"):
+    with pytest.raises(LastAdminError, match=r"role: boss@example\.org is the last active admin"):
         store.update_user(boss.id, "boss", role="analyst")
     with pytest.raises(LastAdminError, match="active:"):
         store.update_user(boss.id, "boss", active=False)
