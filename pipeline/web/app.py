@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import quote
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -60,6 +60,11 @@ APP_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
+
+
+QUEUE_PAGE = 50
+PRIORITIES = (("0.5", "High"), ("0.3", "Medium and high"))
+STATUSES = ("new", "open", "claimed", "sent", "closed", "dismissed", "merged")
 
 
 def visible_statuses(user: UserView, status: str) -> str | tuple[str, ...]:
@@ -217,16 +222,35 @@ def _pages(app: FastAPI, store: Store, templates: Jinja2Templates) -> None:
         category: str = "",
         language: str = "",
         kind: str = "",
+        priority: str = "",
+        page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     ) -> HTMLResponse:
         f = filters(status, outlet, category, language)
+        least = float(priority) if priority in dict(PRIORITIES) else None
         rows = store.list_alerts(
-            **{**f, "status": visible_statuses(user, status), "kind": kind or None}, limit=100
+            **{**f, "status": visible_statuses(user, status), "kind": kind or None},
+            min_priority=least,
+            limit=QUEUE_PAGE + 1,
+            offset=(page - 1) * QUEUE_PAGE,
         )
+        more = None
+        if len(rows) > QUEUE_PAGE:
+            rows = rows[:QUEUE_PAGE]
+            query = {k: v for k, v in {**f, "kind": kind, "priority": priority}.items() if v}
+            more = f"/alerts?{urlencode({**query, 'page': page + 1})}"
         partial = request.headers.get("HX-Request") == "true"
+        statuses = STATUSES if user.can("analyst") else VISIBLE_TO_RESPONDERS
         return templates.TemplateResponse(
             request,
             "_rows.html" if partial else "queue.html",
-            {"alerts": rows, "f": {**f, "kind": kind}, "outlets": store.outlet_names()},
+            {
+                "alerts": rows,
+                "more": more,
+                "f": {**f, "kind": kind, "priority": priority},
+                "outlets": store.outlet_names(),
+                "priorities": PRIORITIES,
+                "statuses": statuses,
+            },
         )
 
     @app.get("/alerts/{alert_id}", response_class=HTMLResponse, include_in_schema=False)

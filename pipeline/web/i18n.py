@@ -68,6 +68,9 @@ FR: dict[str, str] = {
     "merged": "fusionnée",
     "letters": "lettres",
     "of": "sur",
+    "High": "Haute",
+    "Medium and high": "Moyenne et haute",
+    "More": "Suite",
 }
 
 CATALOGUES = {"fr": FR}
