@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from .language import MONTHS
+
 DEFAULT_REPLY_DAYS = 7  # calendar days the letters desk (or a route without reply_days) has to answer
 REMIND_DAYS = 3
 LANGUAGES = ("en", "fr")
@@ -223,37 +225,6 @@ def _clock(
         text = TEXT[language]["remind"] + text
     return Clock(state, current, nxt, remind, days_left, text)
 
-
-MONTHS = {
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-    "fr": (
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ),
-}
 
 TEXT = {
     "en": {

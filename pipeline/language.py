@@ -56,3 +56,36 @@ def detect_language(text: str) -> str | None:
         return None  # many words, hardly any English or French ones: another language
     lang, _prob = _identifier().classify(text[:5000])
     return str(lang)
+
+
+# Month names, for dates written out in text (not %B: that follows the process locale).
+MONTHS = {
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "fr": (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
+}

@@ -42,7 +42,8 @@ HEADINGS = {"en": "MediaWatch: {n} alert(s) to answer", "fr": "MediaWatch : {n} 
 REMINDERS = {"en": "Reminder: {message}", "fr": "Rappel : {message}"}
 
 
-def _notice(a: AlertView, base: str) -> Notice:
+def notice(a: AlertView, base: str) -> Notice:
+    """An alert as notifications show it, linking to its page under *base*."""
     return Notice(
         alert_id=a.id,
         title=a.title,
@@ -107,13 +108,13 @@ class Notifier:
         opened = self.store.list_alerts(status=("open", "claimed"), min_priority=urgent, limit=50)
         people = self.store.recipients(immediate=True)
         for alert, stage in [(a, "new") for a in fresh] + [(a, "open") for a in opened]:
-            notice = _notice(alert, self.base)
+            note = notice(alert, self.base)
             for user in people:
                 if stage == "new" and not user.can("analyst"):
                     continue
-                self._mail(user, f"immediate:{stage}:{alert.id}", compose_immediate(notice, user.language))
+                self._mail(user, f"immediate:{stage}:{alert.id}", compose_immediate(note, user.language))
             if stage == "open":
-                self._hooks(f"immediate:{alert.id}", [notice], notice.title)
+                self._hooks(f"immediate:{alert.id}", [note], note.title)
 
     def digest(self, now: datetime) -> None:
         """Once a day at the digest time: the open alerts that still need letters."""
@@ -123,7 +124,7 @@ class Notifier:
             return
         day = now.astimezone(ZoneInfo(self.settings.timezone)).date()
         alerts = self.store.alerts_opened_since(None, limit=50)
-        notices = [_notice(a, self.base) for a in alerts]
+        notices = [notice(a, self.base) for a in alerts]
         self.store.notify_once(f"digest:{day}:run", "digest", alerts=len(alerts))  # marks the day done
         if not notices:
             return
@@ -156,8 +157,8 @@ class Notifier:
                 )
                 if not clock.remind or clock.next is None:
                     continue
-                notice = _notice(alert, self.base)
-                mail = compose_immediate(notice, user.language)
+                note = notice(alert, self.base)
+                mail = compose_immediate(note, user.language)
                 reminder = REMINDERS.get(user.language, REMINDERS["en"]).format(message=clock.message)
                 banner = f"<p><strong>{escape(reminder)}</strong></p>"
                 html = re.sub(r"(<body[^>]*>)", lambda m, b=banner: m[1] + b, mail.html, count=1)  # type: ignore[misc]

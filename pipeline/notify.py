@@ -25,6 +25,7 @@ from feedgen.feed import FeedGenerator
 from jinja2 import DictLoader, Environment, StrictUndefined
 
 from .errors import MediaWatchError
+from .language import MONTHS
 from .letters import LABELS
 
 DEFAULT_TZ = "America/Toronto"
@@ -44,35 +45,6 @@ _SPACES = re.compile(r"\s+")
 _DIGEST_TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", re.ASCII)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-_MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-_MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
 _WORDS: dict[str, dict[str, str]] = {
     "en": {
         "brand": "MediaWatch: ",
@@ -235,8 +207,8 @@ def _count(n: int, lang: str) -> str:
 
 def _day(day: date, lang: str) -> str:
     if lang == "fr":
-        return f"{'1er' if day.day == 1 else day.day} {_MONTHS_FR[day.month - 1]} {day.year}"
-    return f"{_MONTHS_EN[day.month - 1]} {day.day}, {day.year}"  # not %B: that follows the process locale
+        return f"{'1er' if day.day == 1 else day.day} {MONTHS['fr'][day.month - 1]} {day.year}"
+    return f"{MONTHS['en'][day.month - 1]} {day.day}, {day.year}"  # not %B: that follows the process locale
 
 
 def _safe_href(url: str) -> str:

@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from ..errors import InputError
-from ..notify import Notice, atom_feed
+from ..notices import notice
+from ..notify import atom_feed
 from ..settings import Settings
 from ..store import Store
-from ..store.views import AlertView
 from .auth import (
     Responder,
     attempt_login,
@@ -40,22 +40,6 @@ def safe_next(value: str) -> str:
 
 def app_url(request: Request, settings: Settings) -> str:
     return settings.app_url.rstrip("/") or str(request.base_url).rstrip("/")
-
-
-def notice_of(a: AlertView, base: str) -> Notice:
-    return Notice(
-        alert_id=a.id,
-        title=a.title,
-        outlet_name=a.outlet_name,
-        kind=a.kind,
-        categories=tuple(a.categories),
-        priority=a.priority,
-        summary=a.explanation or a.summary,
-        language=a.language or "en",
-        published_at=a.published_at,
-        created_at=a.created_at,
-        url=f"{base}/alerts/{a.id}",
-    )
 
 
 def register(app: FastAPI, store: Store, settings: Settings, templates: Jinja2Templates) -> None:
@@ -180,7 +164,7 @@ def register(app: FastAPI, store: Store, settings: Settings, templates: Jinja2Te
         alerts = store.list_alerts(status=("open", "claimed"), limit=100)
         alerts = [a for a in alerts if a.slots_left > 0]
         body = atom_feed(
-            [notice_of(a, base) for a in alerts],
+            [notice(a, base) for a in alerts],
             feed_id=f"{base}/feeds/user-{user.id}",
             title="MediaWatch: open alerts" if user.language != "fr" else "MediaWatch : alertes ouvertes",
             self_url=f"{base}/feeds/{token}.atom",
