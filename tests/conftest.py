@@ -76,7 +76,8 @@ def make_alert(settings: Settings, store: Store):  # type: ignore[no-untyped-def
     from pipeline.letters import LetterTemplates, load_talking_points
     from pipeline.records import Evidence, Extracted, Score
 
-    store.sync_outlets(load_feeds(DEMO_FEEDS, "http://127.0.0.1:1"))
+    feeds = load_feeds(DEMO_FEEDS, "http://127.0.0.1:1")
+    store.sync_outlets(feeds)
     templates = LetterTemplates(settings.alerts_dir / "templates")
     points = load_talking_points(settings.alerts_dir / "talking_points.yaml")
     counter = iter(range(1, 1_000_000))
@@ -97,7 +98,7 @@ def make_alert(settings: Settings, store: Store):  # type: ignore[no-untyped-def
         ev = Evidence("agentless_casualties", text[start : start + 30], start, start + 30, "rule:x")
         score = Score(str(aid), True, 0.9, {"agentless_casualties": 0.9}, True, "complaint", severity, [ev])
         sid = store.save_score(aid, score)
-        conf = {"letters": {"word_limit": 150}, "reach": 3, "name": "The Maple Ledger"}
+        conf = feeds.outlet(outlet).model_dump(mode="json")  # the outlet's own letters rules
         info = ArticleInfo(title, text, url, published, language)
         draft = draft_alert(score, info, conf, templates, points)
         assert draft is not None

@@ -485,12 +485,12 @@ def test_french_speaking_responder_writes_to_a_french_outlet(
     draft = editor.input_value()
     assert draft.startswith("Madame, Monsieur,") and title in draft
     expect(page.locator(".lp-editor")).to_contain_text(
-        re.compile(r"Écrivez dans la langue du média ?: français")
+        re.compile(r"Écrivez dans la langue du média\s?: français")
     )
     expect(page.locator(".lp-points h2")).to_have_text("Arguments")
     expect(page.locator("#word-limit")).to_have_text("200")
     rules = page.locator(".lp-rules")
-    expect(rules).to_contain_text(re.compile(r"Nombre de mots maximal ?: 200 mots"))
+    expect(rules).to_contain_text(re.compile(r"Nombre de mots maximal\s?: 200 mots"))
     expect(rules).to_contain_text("votre nom complet, votre ville, votre numéro de téléphone")
     expect(page.locator("#letter-check")).to_contain_text("Encore trop proche")
     s.shot("editor-draft", phone=True)
@@ -539,8 +539,8 @@ def test_french_speaking_responder_writes_to_a_french_outlet(
     nav.get_by_role("link", name="Mes alertes").click()
     expect(page.locator("h1")).to_have_text("Mes alertes")
     card = page.locator(f"#alert-{alert_id}")
-    expect(card).to_contain_text(re.compile(r"Statut ?: fermée"))
-    expect(card).to_contain_text(re.compile(r"Résultats indiqués ?: Note de la rédaction"))
+    expect(card).to_contain_text(re.compile(r"Statut\s?: fermée"))
+    expect(card).to_contain_text(re.compile(r"Résultats indiqués\s?: Note de la rédaction"))
     s.shot("my", phone=True)
 
     nav.get_by_role("button", name="Se déconnecter").click()

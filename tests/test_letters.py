@@ -470,3 +470,10 @@ def test_bad_talking_points_file_names_file_and_field(tmp_path: Path) -> None:
         load_talking_points(path)
     assert str(info.value).startswith(f"{path}:4:")
     assert "language" in str(info.value)
+
+
+def test_an_undated_article_leaves_no_empty_date_in_the_letter(make_alert: Any, store: Any) -> None:
+    alert_id = make_alert(published=None)
+    detail = store.alert_detail(alert_id)
+    draft = detail.letters[0]
+    assert "()" not in draft.subject and ", ," not in draft.body and "(The Maple Ledger, http" in draft.body

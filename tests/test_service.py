@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -57,32 +58,69 @@ def process() -> Iterator[list[subprocess.Popen[str]]]:
         p.wait(timeout=20)
 
 
-def _start(process: list[subprocess.Popen[str]], env: dict[str, str], *args: str) -> int:
-    """Start `mediawatch ARGS --port P` in the background; return P."""
+def _start(
+    process: list[subprocess.Popen[str]], env: dict[str, str], *args: str, out: Path | None = None
+) -> int:
+    """Start `mediawatch ARGS --port P` in the background (stdout to *out*); return P."""
     port = _free_port()
     argv = [EXE, *args, "--port", str(port)]
-    process.append(subprocess.Popen(argv, cwd=ROOT, env=env, text=True, stdout=subprocess.DEVNULL))
+    stdout = out.open("w") if out else subprocess.DEVNULL
+    process.append(subprocess.Popen(argv, cwd=ROOT, env=env, text=True, stdout=stdout))
     return port
 
 
+def _sign_in(base: str, email: str, password: str) -> requests.Session:
+    """Through the real form: the pre-sign-in CSRF cookie and field, then the session cookie."""
+    web = requests.Session()
+    form = web.get(f"{base}/login", timeout=5).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None
+    done = web.post(
+        f"{base}/login",
+        data={"email": email, "password": password, "csrf_token": token[1], "next": "/alerts"},
+        timeout=10,
+    )
+    assert done.status_code == 200 and done.url.endswith("/alerts"), done.text[:300]
+    return web
+
+
 def test_demo_serves_the_queue_and_an_alert(
-    env: dict[str, str], process: list[subprocess.Popen[str]]
+    env: dict[str, str], process: list[subprocess.Popen[str]], tmp_path: Path
 ) -> None:
-    port = _start(process, env, "demo")
-    queue = _wait_for(f"http://127.0.0.1:{port}/alerts", seconds=120)
-    assert queue.status_code == 200
+    out = tmp_path / "demo.out"
+    port = _start(process, env, "demo", out=out)
+    base = f"http://127.0.0.1:{port}"
+    anonymous = _wait_for(f"{base}/alerts", seconds=120)
+    assert anonymous.url.endswith("/login?next=/alerts")  # everything needs a sign-in
+    found = re.search(r"analyst@demo\.invalid\s+(\S+)\s+admin", out.read_text())
+    assert found is not None, out.read_text()
+    web = _sign_in(base, "analyst@demo.invalid", found[1])
+    queue = web.get(f"{base}/alerts", timeout=5)
     assert "Pro-Hamas mob digs in on Harbourview campus" in queue.text
     first = queue.text.index('href="/alerts/') + len('href="/alerts/')
     alert_id = queue.text[first : queue.text.index('"', first)]
-    page = requests.get(f"http://127.0.0.1:{port}/alerts/{alert_id}", timeout=5)
+    page = web.get(f"{base}/alerts/{alert_id}", timeout=5)
     assert page.status_code == 200 and "Suggested letter" in page.text and "<mark" in page.text
 
 
 def test_serve_answers_on_its_port(env: dict[str, str], process: list[subprocess.Popen[str]]) -> None:
+    env = env | {"MEDIAWATCH_COOKIE_SECURE": "false"}  # plain http in this test
+    added = subprocess.run(
+        [EXE, "users", "add", "boss@example.org", "--role", "admin", "--password-stdin"],
+        input="a long enough password\n",
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+    )
+    assert added.returncode == 0, added.stderr
     port = _start(process, env, "serve")
-    health = _wait_for(f"http://127.0.0.1:{port}/healthz").json()
+    base = f"http://127.0.0.1:{port}"
+    health = _wait_for(f"{base}/healthz").json()
     assert health["status"] == "ok" and health["schema"] == head_revision()
-    assert requests.get(f"http://127.0.0.1:{port}/alerts", timeout=5).text.count("No alerts") == 1
+    assert requests.get(f"{base}/api/alerts", timeout=5).status_code == 401
+    web = _sign_in(base, "boss@example.org", "a long enough password")
+    assert web.get(f"{base}/alerts", timeout=5).text.count("No alerts") == 1
 
 
 def test_scheduled_job_runs_one_cycle_at_a_time(settings: Settings, demo_site: LocalSite) -> None:

@@ -59,7 +59,8 @@ def test_alert_page_shows_evidence_scores_and_letter(client: tuple[TestClient, S
     alert = store.list_alerts(kind="complaint")[0]
     page = c.get(f"/alerts/{alert.id}").text
     assert '<mark class="ev"' in page
-    assert "Suggested letter" in page and "mailto:" in page
+    # the draft is shown, but sending starts from a claim and the responder's own letter
+    assert "Suggested letter" in page and "mailto:" not in page and "Claim the alert" in page
     assert "own words" in page
 
 

@@ -121,6 +121,7 @@ def _context(request: Request) -> dict[str, Any]:
         "lang": lang,
         "_": translator(lang),
         "labels": LABELS.get(lang, LABELS["en"]),
+        "colon": "\u00a0:" if lang == "fr" else ":",  # French puts a (no-break) space before a colon
     }
 
 
@@ -268,7 +269,6 @@ def _pages(app: FastAPI, store: Store, templates: Jinja2Templates) -> None:
                 "versions": store.versions(detail.alert.article_id),
                 "outcomes": store.alert_outcomes(alert_id),
                 "raw_pages": store.raw_pages(detail.alert.article_id),
-                "mailto": mailto(letter.recipient, letter.subject, letter.body) if letter else None,
                 "claims": store.claims(alert_id),
                 "my_claim": store.claim_of(alert_id, user.id),
                 "history": store.alert_history(alert_id) if user.can("analyst") else [],

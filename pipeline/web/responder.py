@@ -156,7 +156,7 @@ FR: dict[str, str] = {
     "Sent": "Envoyées",
     "You have no claims. Pick an alert in the queue.": "Vous n’avez pris aucune alerte. Choisissez-en une dans la file.",
     "Nothing sent yet.": "Rien d’envoyé pour le moment.",
-    "claimed": "prise le",
+    "claimed on": "prise le",
     "Letter published": "Lettre publiée",
     "Correction": "Correction",
     "Editor's note": "Note de la rédaction",
@@ -353,6 +353,7 @@ def register(app: FastAPI, store: Store, settings: Settings, templates: Jinja2Te
                 "outcomes": store.alert_outcomes(alert_id),
                 "message": message,
                 "message_ok": ok,
+                "oob": True,  # the status line above the panel changes too
             },
         )
 

@@ -1,4 +1,4 @@
-// Copy buttons: <button data-copy="element-id"> copies that element's text.
+// Copy buttons: <button data-copy="element-id" data-copied="Copied"> copies that element's text.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
@@ -6,7 +6,7 @@ document.addEventListener("click", (event) => {
   if (!source || !navigator.clipboard) return;
   navigator.clipboard.writeText(source.innerText).then(() => {
     const label = button.textContent;
-    button.textContent = "Copied";
+    button.textContent = button.dataset.copied || "Copied";
     setTimeout(() => { button.textContent = label; }, 1500);
   });
 });
