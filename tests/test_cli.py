@@ -325,10 +325,20 @@ def test_users_add_invite_list_and_set(cli: CliRunner, tmp_path: Path) -> None:
     link = cli.invoke(main, ["users", "invite", "vol@example.org"])
     assert link.exit_code == 0 and "/invite/" in link.output
     assert "already exists" in _error_line(cli.invoke(main, ["users", "invite", "boss@example.org"]))
+    last = cli.invoke(main, ["users", "set", "boss@example.org", "--inactive"])
+    assert "last active admin" in _error_line(last)
+    cli.invoke(
+        main,
+        ["users", "add", "deputy@example.org", "--role", "admin", "--password-stdin"],
+        input="another long password\n",
+    )
     changed = cli.invoke(main, ["users", "set", "boss@example.org", "--inactive"])
     assert changed.exit_code == 0 and "active=False" in changed.output
     assert "no user" in _error_line(cli.invoke(main, ["users", "set", "nobody@example.org", "--active"]))
     listed = [
         json.loads(x) for x in cli.invoke(main, ["users", "list", "--format", "json"]).output.splitlines()
     ]
-    assert [(u["email"], u["role"], u["active"]) for u in listed] == [("boss@example.org", "admin", False)]
+    assert sorted((u["email"], u["role"], u["active"]) for u in listed) == [
+        ("boss@example.org", "admin", False),
+        ("deputy@example.org", "admin", True),
+    ]
