@@ -3,9 +3,11 @@
 Matching scans the text once for every rule's *keywords* (literal strings derived from each
 rule's phrases and patterns, or given by the rule's ``keywords`` field) with an Aho-Corasick
 automaton, then runs a rule's full regular expression only around the places its keywords occur,
-starting no further back than the rule's pattern allows. The evidence is identical to running
-every rule's regular expression over the whole text (``RuleSet.match_reference``, kept as the
-reference the tests and the benchmark compare against).
+starting no further back than the rule's pattern allows. Rules that share a keyword are tried
+together, by one combined pattern, and only where one of their *start literals* (the strings
+every match begins with) occurs. The evidence is identical to running every rule's regular
+expression over the whole text (``RuleSet.match_reference``, kept as the reference the tests and
+the benchmark compare against).
 """
 
 from __future__ import annotations
@@ -180,11 +182,15 @@ def _best(a: Factor | None, b: Factor | None) -> Factor | None:
     return a if ka <= kb else b
 
 
-def _class_literals(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
+def _class_literals(items: list[tuple[Any, Any]], digits: bool = False) -> frozenset[str] | None:
+    """The folded characters a class matches, when few; *digits*: ``\\d`` counts as 0 (true only of
+    texts without non-ASCII decimal digits, see ``_odd_digits``)."""
     chars: set[str] = set()
     for op, av in items:
         if op is _c.CATEGORY and av in (_c.CATEGORY_SPACE, _c.CATEGORY_UNI_SPACE):
             chars.add(" ")
+        elif digits and op is _c.CATEGORY and av in (_c.CATEGORY_DIGIT, _c.CATEGORY_UNI_DIGIT):
+            chars.add("0")
         elif op is _c.LITERAL:
             chars.add(_fold_char(chr(av)))
         elif op is _c.RANGE and av == (ord("0"), ord("9")):
@@ -340,6 +346,87 @@ def _word_start(nodes: list[Any], boundary: bool = False) -> bool:
     return False  # it can match the empty string
 
 
+_MAX_STARTS = 64  # largest set of start literals kept for a rule
+
+
+def _shrink(strings: frozenset[str]) -> frozenset[str]:
+    """*strings* cut to their first characters until at most ``_MAX_STARTS`` remain (a prefix of
+    a start literal is one too)."""
+    size = max(map(len, strings), default=0)
+    while len(strings) > _MAX_STARTS and size > 1:
+        size -= 1
+        strings = frozenset(s[:size] for s in strings)
+    return strings
+
+
+def _starts_node(node: tuple[Any, Any]) -> tuple[frozenset[str] | None, bool]:
+    """Start literals of one node (see ``_starts_seq``)."""
+    op, av = node
+    if op is _c.LITERAL:
+        return frozenset({_fold_char(chr(av))}), False
+    if op is _c.IN:
+        return _class_literals(av, digits=True), False
+    if op is _c.AT or op in (_c.ASSERT, _c.ASSERT_NOT):
+        return frozenset(), True
+    if op is _c.SUBPATTERN:
+        return _starts_seq(list(av[3]))
+    if op is _c.ATOMIC_GROUP:
+        return _starts_seq(list(av))
+    if op is _c.BRANCH:
+        out: set[str] = set()
+        nullable = False
+        for alt in av[1]:
+            f, n = _starts_seq(list(alt))
+            if f is None:
+                return None, False
+            out |= f
+            nullable = nullable or n
+        return _shrink(frozenset(out)), nullable
+    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+        lo, _, sub = av
+        f, n = _starts_seq(list(sub))
+        return f, n or lo == 0
+    return None, False
+
+
+def _starts_seq(nodes: list[Any]) -> tuple[frozenset[str] | None, bool]:
+    """``(S, nullable)``: every non-empty match of *nodes* begins, in the folded text, with one of
+    the non-empty strings *S* (None: no such set known); *nullable*: it can match the empty
+    string. ``\\d`` counts as the folded digit 0."""
+    acc: frozenset[str] = _EMPTY  # the exact strings the nodes so far can match
+    for k, node in enumerate(nodes):
+        exact = _node(node).exact
+        joined = _cross(acc, exact) if exact is not None else None
+        if joined is not None:
+            acc = joined
+            continue
+        f, n = _starts_node(node)
+        if f is not None and n:
+            rest, n = _starts_seq(nodes[k + 1 :])
+            f = None if rest is None else f | rest
+        nonempty = acc - _EMPTY
+        if f is None:
+            return (acc, False) if "" not in acc else (None, False)
+        out = _shrink(frozenset(a + b for a in acc for b in f))
+        if n:  # the node and all after it can be empty: a match can be a string of acc
+            return out | nonempty, "" in acc
+        return out, False
+    return acc - _EMPTY, "" in acc
+
+
+def start_literals(pattern: str) -> frozenset[str] | None:
+    """Folded strings one of which every match of *pattern* starts with (shortest kept: none is a
+    prefix of another), or None. Sound for texts whose only decimal digits are ASCII."""
+    found, nullable = _starts_seq(list(_parser.parse(pattern, re.IGNORECASE)))
+    if found is None or nullable or not found:
+        return None
+    kept: list[str] = []
+    for s in sorted(found, key=len):
+        if not any(s.startswith(t) for t in kept):
+            kept.append(s)
+    return frozenset(kept)
+
+
 def analyse(pattern: str) -> tuple[Factor | None, int | None, bool]:
     """The best required-literal factor of *pattern* (None: none found), its extent, and whether
     its matches always start at the start of a word."""
@@ -421,13 +508,31 @@ class Rule:
     ext: int | None
     gate: bool
     word_start: bool  # every match starts at the start of a word
+    # folded strings one of which every match starts with (None: not known), and the number of
+    # capturing groups of `regex` when the rule can be tried together with others (None: alone)
+    starts: frozenset[str] | None
+    groups: int | None
+    # literals one of which every match of `near` contains, each with its `pre` (None: not known)
+    near_keys: tuple[tuple[str, int | None], ...] | None
+
+
+def _groups(source: str) -> int | None:
+    """Capturing groups of *source*, or None when it cannot join a combined pattern (named groups
+    or back-references would clash or point elsewhere)."""
+    parsed = _parser.parse(source, re.IGNORECASE)
+    if parsed.state.groupdict or "GROUPREF" in repr(parsed.data):  # ops print by name, literals as numbers
+        return None
+    return int(parsed.state.groups) - 1
 
 
 def _compile(spec: RuleSpec) -> Rule:
     parts = list(spec.patterns) + [rf"\b{re.escape(p)}\b" for p in spec.phrases]
     near = None
+    near_keys = None
     if spec.near:
         near = re.compile("|".join(rf"\b(?:{t})\b" for t in spec.near.terms), re.I)
+        near_factor = analyse(near.pattern)[0]
+        near_keys = tuple(near_factor.pre.items()) if near_factor is not None else None
     cancel = None
     if spec.not_preceded_by:
         alts = "|".join(re.escape(w) for w in spec.not_preceded_by)
@@ -439,7 +544,12 @@ def _compile(spec: RuleSpec) -> Rule:
     else:
         keywords = factor.pre if factor is not None else {}
     regex = re.compile(source, re.I)
-    return Rule(spec, regex, near, cancel, keywords, ext, bool(spec.keywords), word_start)
+    starts = start_literals(source)
+    joins = not spec.keywords and keywords and None not in keywords.values() and starts is not None
+    groups = _groups(source) if joins else None
+    return Rule(
+        spec, regex, near, cancel, keywords, ext, bool(spec.keywords), word_start, starts, groups, near_keys
+    )
 
 
 _LONG_SPACE = " " * (SPACE_RUN + 1)
@@ -447,28 +557,99 @@ _SHORT_WINDOW = 8  # windows of fewer start positions are tried with match(), no
 _WORD_START = re.compile(r"\b\w")
 
 
+# Characters that may be non-ASCII decimal digits, which ``\\d`` matches and ``fold`` leaves alone
+# (Latin-1, Latin Extended and General Punctuation have none): a text with one is searched without
+# start literals (they read ``\\d`` as 0).
+_MAYBE_DIGIT = re.compile(r"[^\x00-\u024f\u2000-\u206f]")
+
+
+def _odd_digits(body: str) -> bool:
+    """Whether *body* has a decimal digit that is not ASCII."""
+    return not body.isascii() and any(m.group().isdecimal() for m in _MAYBE_DIGIT.finditer(body))
+
+
+_LONG_RUN = -2  # group id of the long whitespace run in the automaton
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """Rules that share a keyword, tried together: only where one of their start literals occurs
+    in the folded text, and there by one combined pattern for all of them."""
+
+    rules: tuple[int, ...]
+    starts: re.Pattern[str]  # their start literals, case-sensitive, searched in the folded text
+    reach: int  # length of the longest start literal
+    any: re.Pattern[str]  # matches where at least one of the rules matches
+    each: re.Pattern[str]  # matches everywhere; each rule's group spans that rule's match, if any
+    slots: tuple[tuple[int, int], ...]  # (rule index, its group in `each`)
+
+
+def _group(rules: list[Rule], members: tuple[int, ...]) -> _Group:
+    starts: set[str] = set()
+    for i in members:
+        starts |= rules[i].starts or frozenset()
+    kept: list[str] = []
+    for s in sorted(starts, key=len):
+        if not any(s.startswith(t) for t in kept):
+            kept.append(s)
+    sources = [rules[i].regex.pattern for i in members]
+    slots = []
+    each = []
+    group = 1
+    for i, source in zip(members, sources, strict=True):
+        slots.append((i, group))
+        each.append(f"(?:(?=({source}))|)")
+        group += 1 + (rules[i].groups or 0)
+    return _Group(
+        members,
+        re.compile("|".join(re.escape(s) for s in kept)),
+        max(map(len, kept)),
+        re.compile("|".join(f"(?:{source})" for source in sources), re.I),
+        re.compile("".join(each), re.I),
+        tuple(slots),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """The rules that can run on one field in one language, and their keyword automaton."""
 
-    automaton: Any  # ahocorasick.Automaton (no stubs): folded keyword -> (length, ((rule, pre), ...))
+    # ahocorasick.Automaton (no stubs): folded keyword -> (length, pre, group, alone): `group`
+    # indexes `groups` (-1: none), tried in [offset - pre, offset]; `alone`: ((rule, pre), ...)
+    # the rules tried one by one
+    automaton: Any
+    groups: tuple[_Group, ...]
     always: tuple[int, ...]  # rules with no keyword: run over the whole field
 
 
 def _plan(rules: list[Rule], indexes: list[int]) -> _Plan:
-    table: dict[str, list[tuple[int, int | None]]] = {}
+    joined: dict[str, list[tuple[int, int]]] = {}
+    alone: dict[str, list[tuple[int, int | None]]] = {}
     always = []
     for i in indexes:
-        if not rules[i].keywords:
+        rule = rules[i]
+        if not rule.keywords:
             always.append(i)
-        for k, pre in rules[i].keywords.items():
-            table.setdefault(k, []).append((i, pre))
+        for k, pre in rule.keywords.items():
+            if rule.groups is not None and pre is not None:
+                joined.setdefault(k, []).append((i, pre))
+            else:
+                alone.setdefault(k, []).append((i, pre))
     automaton = ahocorasick.Automaton()
-    for k, ids in table.items():
-        automaton.add_word(k, (len(k), tuple(ids)))
-    automaton.add_word(_LONG_SPACE, (len(_LONG_SPACE), ()))  # no ids: marks a long whitespace run
+    ids: dict[tuple[int, ...], int] = {}
+    for k in joined.keys() | alone.keys():
+        members = joined.get(k, [])
+        gid, pre = -1, 0
+        if members:
+            gid = ids.setdefault(tuple(sorted(i for i, _ in members)), len(ids))
+            pre = max(p for _, p in members)
+        automaton.add_word(k, (len(k), pre, gid, tuple(alone.get(k, ()))))
+    automaton.add_word(_LONG_SPACE, (len(_LONG_SPACE), 0, _LONG_RUN, ()))
     automaton.make_automaton()
-    return _Plan(automaton, tuple(always))
+    return _Plan(automaton, tuple(_group(rules, members) for members in ids), tuple(always))
+
+
+Span = tuple[int, int]
 
 
 class RuleSet:
@@ -505,15 +686,9 @@ class RuleSet:
         the title's before the text's, each in text order."""
         found: dict[int, list[Evidence]] = {}
         for field, body in (("title", title), ("text", text)):
-            plan = self._plan_for(language, field)
-            candidates, bounded = _candidates(plan, body)
-            for i, starts in candidates:
-                rule = self.rules[i]
-                if starts is None or rule.gate:
-                    runs = rule.regex.finditer(body)
-                else:
-                    runs = _windowed(rule, body, starts, bounded)
-                evidence = _evidence(rule, field, body, runs)
+            memo: Memo = {}  # rules that differ only in their patterns share their near windows
+            for i, spans in _field_spans(self.rules, self._plan_for(language, field), body):
+                evidence = _evidence(self.rules[i], field, body, spans, memo)
                 if evidence:
                     found.setdefault(i, []).extend(evidence)
         return [ev for i in sorted(found) for ev in found[i]]
@@ -528,35 +703,129 @@ class RuleSet:
             for field, body in fields:
                 if rule.gate and not any(k in fold(body) for k in rule.keywords):
                     continue
-                found.extend(_evidence(rule, field, body, rule.regex.finditer(body)))
+                found.extend(_evidence(rule, field, body, _spans(rule.regex.finditer(body))))
         return found
 
 
 Hits = list[tuple[int, int]]  # (earliest start of a match, keyword offset), sorted
 
 
-def _candidates(plan: _Plan, body: str) -> tuple[list[tuple[int, Hits | None]], bool]:
-    """For each rule whose keywords occur in *body*: the rule's index and its keyword hits (None:
-    run over the whole body); and whether *body* has no whitespace run longer than
-    ``SPACE_RUN`` (so the rules' bounds hold)."""
+def _spans(found: Iterable[re.Match[str]]) -> Iterator[Span]:
+    return (m.span() for m in found)
+
+
+def _field_spans(rules: list[Rule], plan: _Plan, body: str) -> Iterator[tuple[int, Iterable[Span]]]:
+    """For each rule that can match *body*: its index and the spans ``finditer`` would yield.
+
+    One Aho-Corasick pass over the folded body finds every keyword. A group's keyword at offset
+    ``h`` means its rules can only start matches in ``[h - pre, h]``, and only where one of their
+    start literals begins: there the group's combined pattern tells in one call whether any rule
+    matches and, if one does, each rule's match. Every place where a rule matches is found this
+    way (each of its matches holds one of its keywords), so chaining them from the left as
+    ``finditer`` does (the next match starts at or after the end of the last) gives the same
+    matches. Rules that cannot join a group (the ``keywords`` gate, unbounded or unknown
+    starts, back-references) are tried one by one near their keywords (``_windowed``).
+    """
+    folded = fold(body) if body else ""
+    windows, hits, bounded = _scan(plan, folded)
+    for i in plan.always:
+        yield i, _spans(rules[i].regex.finditer(body))
+    for i, found in hits.items():
+        rule = rules[i]
+        runs = rule.regex.finditer(body) if rule.gate else _windowed(rule, body, sorted(found), bounded)
+        yield i, _spans(runs)
+    if not windows:
+        return
+    if not bounded or _odd_digits(body):
+        # the pre bounds or the start literals do not hold: every rule of the groups found runs
+        ran = {i for gid in windows for i in plan.groups[gid].rules}
+        for i in sorted(ran):
+            yield i, _spans(rules[i].regex.finditer(body))
+        return
+    spans: dict[int, list[Span]] = {}
+    for gid, found_windows in windows.items():
+        _group_spans(plan.groups[gid], body, folded, found_windows, spans)
+    for i, got in spans.items():
+        yield i, _chain(got)
+
+
+Windows = dict[int, list[tuple[int, int]]]  # group -> (earliest start, keyword offset) per keyword hit
+
+
+def _scan(plan: _Plan, folded: str) -> tuple[Windows, dict[int, Hits], bool]:
+    """One pass of the automaton: each group's windows, each lone rule's hits, and whether the
+    text has no whitespace run longer than ``SPACE_RUN`` (so the ``pre`` bounds hold)."""
+    windows: Windows = {}
     hits: dict[int, Hits] = {}
     bounded = True
-    if body:
-        for end, (length, entries) in plan.automaton.iter(fold(body)):
-            if not entries:
-                bounded = False
-                continue
-            h = end - length + 1
-            for i, pre in entries:
-                hit = (-1 if pre is None else h - pre, h)
-                at = hits.get(i)
-                if at is None:
-                    hits[i] = [hit]
-                else:
-                    at.append(hit)
-    out: list[tuple[int, Hits | None]] = [(i, None) for i in plan.always]
-    out.extend((i, sorted(found)) for i, found in hits.items())
-    return out, bounded
+    if not folded:
+        return windows, hits, bounded
+    for end, (length, pre, gid, alone) in plan.automaton.iter(folded):
+        h = end - length + 1
+        if gid >= 0:
+            at = windows.get(gid)
+            if at is None:
+                windows[gid] = [(h - pre, h)]
+            else:
+                at.append((h - pre, h))
+        elif gid == _LONG_RUN:
+            bounded = False
+        for i, p in alone:
+            hit = (-1 if p is None else h - p, h)
+            got = hits.get(i)
+            if got is None:
+                hits[i] = [hit]
+            else:
+                got.append(hit)
+    return windows, hits, bounded
+
+
+def _group_spans(
+    group: _Group, body: str, folded: str, windows: list[tuple[int, int]], out: dict[int, list[Span]]
+) -> None:
+    """Add to *out* every match of the group's rules that starts in one of *windows*."""
+    search = group.starts.search
+    any_match = group.any.match
+    each = group.each.match
+    reach = group.reach
+    done = 0  # every start before `done` in the windows taken so far has been tried
+    windows.sort()
+    for a, h in windows:
+        if a < done:
+            a = done
+        if a > h:
+            continue
+        done = h + 1
+        m = search(folded, a, h + reach)
+        while m is not None:
+            p = m.start()
+            if p > h:
+                break
+            if any_match(body, p) is not None:
+                regs = each(body, p).regs  # type: ignore[union-attr]  # `each` matches everywhere
+                for i, slot in group.slots:
+                    s, e = regs[slot]
+                    if s >= 0:
+                        got = out.get(i)
+                        if got is None:
+                            out[i] = [(s, e)]
+                        else:
+                            got.append((s, e))
+            m = search(folded, p + 1, h + reach)
+
+
+def _chain(spans: list[Span]) -> list[Span]:
+    """The matches ``finditer`` yields, given every place the regex matches (start, end): from the
+    left, each next match the first that starts at or after the end of the last (matches of rules
+    with start literals are never empty)."""
+    spans.sort()
+    out = []
+    lo = 0
+    for s, e in spans:
+        if s >= lo:
+            out.append((s, e))
+            lo = e
+    return out
 
 
 def _windowed(rule: Rule, body: str, hits: Hits, bounded: bool) -> Iterator[re.Match[str]]:
@@ -612,28 +881,63 @@ def _first_by(rule: Rule, body: str, start: int, h: int, cut: int) -> re.Match[s
     return None
 
 
-def _window_ok(rule: Rule, body: str, start: int, end: int) -> bool:
+Memo = dict[tuple[str, int, int, int], bool]  # (near pattern, words, start, end) -> near holds
+
+
+def _window_ok(rule: Rule, body: str, start: int, end: int, memo: Memo | None = None) -> bool:
+    """Whether one of the rule's `near` terms occurs within its number of words of the match
+    (words: runs of non-whitespace; the window, joined by single spaces, includes the match)."""
     if rule.near is None or rule.spec.near is None:
         return True
     n = rule.spec.near.words
+    key = (rule.near.pattern, n, start, end)
+    if memo is not None:
+        known = memo.get(key)
+        if known is not None:
+            return known
     before = body[max(0, start - 12 * n) : start].split()[-n:]
     after = body[end : end + 12 * n].split()[:n]
-    return rule.near.search(" ".join([*before, body[start:end], *after])) is not None
+    window = " ".join([*before, body[start:end], *after])
+    at = _near_from(rule, window)
+    ok = at is not None and rule.near.search(window, at) is not None
+    if memo is not None:
+        memo[key] = ok
+    return ok
 
 
-def _evidence(rule: Rule, field: str, body: str, found: Iterator[re.Match[str]]) -> list[Evidence]:
+def _near_from(rule: Rule, window: str) -> int | None:
+    """Where a search for the near terms in *window* may start (None: no term can occur): no
+    match starts before its literal's first occurrence less the literal's ``pre``."""
+    if rule.near_keys is None:
+        return 0
+    folded = fold(window)
+    at = None
+    for k, pre in rule.near_keys:
+        i = folded.find(k)
+        if i >= 0:
+            bound = 0 if pre is None else i - pre
+            if at is None or bound < at:
+                at = bound
+    if at is None:
+        return None
+    return 0 if _LONG_SPACE in folded else max(at, 0)
+
+
+def _evidence(
+    rule: Rule, field: str, body: str, found: Iterable[Span], memo: Memo | None = None
+) -> list[Evidence]:
     out = []
-    for m in found:
-        if rule.cancel and rule.cancel.search(body[max(0, m.start() - 40) : m.start()]):
+    for start, end in found:
+        if rule.cancel and rule.cancel.search(body[max(0, start - 40) : start]):
             continue
-        if not _window_ok(rule, body, m.start(), m.end()):
+        if not _window_ok(rule, body, start, end, memo):
             continue
         out.append(
             Evidence(
                 category=rule.spec.category,
-                quote=m.group(0),
-                start=m.start(),
-                end=m.end(),
+                quote=body[start:end],
+                start=start,
+                end=end,
                 source=f"rule:{rule.spec.id}",
                 explanation=rule.spec.explanation,
                 replacement=rule.spec.replacement,

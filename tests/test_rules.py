@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from pipeline.errors import ConfigError
+from pipeline.extract import extract_file
 from pipeline.records import CATEGORIES, Evidence
-from pipeline.rules import RuleSet, RuleSpec, analyse, fold, load_rules
+from pipeline.rules import RuleSet, RuleSpec, analyse, fold, load_rules, start_literals
 from pipeline.yamlfile import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -472,3 +473,86 @@ def test_empty_keyword_is_refused(tmp_path: Path) -> None:
     bad = VALID.replace("    weight: 0.5\n", "    weight: 0.5\n    keywords: ['  ']\n", 1)
     _, message = _error(tmp_path, bad)
     assert "rule 'first-rule'" in message and "keywords" in message
+
+
+# ------------------------------------------------------------------ rules tried together (groups)
+
+
+def _specs(*patterns: str) -> RuleSet:
+    return RuleSet(
+        [
+            RuleSpec.model_validate(
+                {"id": f"r{k}", "category": "loaded_language", "language": "en", "patterns": [p]}
+                | {"weight": 0.3, "explanation": "Anything."}
+            )
+            for k, p in enumerate(patterns)
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "starts"),
+    [
+        (r"\b(?:\d{1,3}|dozens|tens of thousands)(?: of)? killed", {"0", "dozens", "tens of thousands"}),
+        (r"\ban?\s+Israeli\b", {"a ", "an "}),
+        (r"(?:the\s+)?(?:IDF|Israeli\s+army)\s+said", {"the ", "idf", "israeli "}),
+        (r"(?:a|b)*c", {"a", "b", "c"}),
+        (r"\bclash(?:es|ed)?\b", {"clash"}),
+        (r"\bx?\b", None),  # can match the empty string
+        (r"\w+ said", None),  # starts with any word character
+    ],
+)
+def test_start_literals_are_derived_from_patterns(pattern: str, starts: set[str] | None) -> None:
+    found = start_literals(pattern)
+    assert (None if found is None else set(found)) == starts
+
+
+def test_rules_sharing_a_keyword_match_like_the_reference() -> None:
+    """Rules keyed on " killed" tried by one combined pattern: capturing groups (their numbers
+    shift there), lookaheads, overlapping matches, one rule's match inside another's."""
+    rules = _specs(
+        r"\b(\d{1,3}) (?:people )?(killed)\b(?! by)",
+        r"\b(w\w{2,3}) killed\b",
+        r"\b(k\w{0,8})(,)? killed",
+        r"(?:\d{1,3}|dozens)(?: (\w{1,12})){0,3} killed",
+        r"\b(\d{1,3})\s+killed",  # its own group (keyword "killed"); assumes short whitespace runs
+    )
+    groups = rules._plan_for("en", "text").groups
+    assert sorted(len(g.rules) for g in groups) == [1, 4]  # four rules tried together
+    texts = [
+        "12 people killed in Gaza; 3 killed by fire. Dozens were killed, 40 people were killed in Rafah.",
+        "killed killed 7 killed 8 people killed 9 killed by, 12 people 8 killed",
+        "",
+        "At least 1,200 were\u00a0killed, 12" + " " * 30 + "killed in Gaza, and 5 were killed.",  # long space
+    ]
+    for text in texts:
+        assert rules.match(text[:30], text, "en") == rules.match_reference(text[:30], text, "en")
+    assert len(rules.match("", texts[1], "en")) >= 6
+
+
+def test_non_ascii_digits_match_like_the_reference() -> None:
+    """``\\d`` also matches Arabic-Indic digits, which ``fold`` leaves alone: such texts are searched
+    without start literals."""
+    rules = _specs(r"\b\d{1,3} (?:people )?killed\b")
+    assert rules.rules[0].starts == {"0"}
+    for text in (
+        "\u0663 people killed and 12 killed",
+        "\u0661\u0662 killed",
+        "12 killed, \u2019quoted\u2019 \u00e9",
+    ):
+        got = rules.match("", text, "en")
+        assert got == rules.match_reference("", text, "en")
+        assert got
+
+
+def test_engine_equals_reference_on_demo_articles(real_rules: RuleSet) -> None:
+    paths = sorted((ROOT / "pipeline" / "demo" / "site").rglob("*.html"))
+    assert paths
+    fired = 0
+    for path in paths:
+        page = extract_file(path)
+        for language in ("en", "fr", None):
+            got = real_rules.match(page.title, page.text, language)
+            assert got == real_rules.match_reference(page.title, page.text, language), path
+            fired += len(got)
+    assert fired > 100
