@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .schema import AuditEntry
 
+SQLITE_POOL = 40  # AnyIO runs sync routes on up to 40 threads
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -23,7 +25,14 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # A pool as large as the web server's thread pool: connections are kept, not reopened
+        # (with their PRAGMAs) on every checkout beyond the default five.
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=SQLITE_POOL,
+            max_overflow=SQLITE_POOL,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)

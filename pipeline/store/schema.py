@@ -201,7 +201,11 @@ class ScoreRow(Base):
 
 class Alert(Base):
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_status_priority", "status", "priority"),)
+    __table_args__ = (
+        Index("ix_alerts_status_priority", "status", "priority"),
+        # the queue: priority order, with what its filters need, read from the index alone
+        Index("ix_alerts_queue", "priority", "id", "status", "kind", "article_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), unique=True)
     score_id: Mapped[int] = mapped_column(ForeignKey("scores.id"))

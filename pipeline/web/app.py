@@ -95,6 +95,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     if swagger is not None:
         app.mount("/vendor/swagger", StaticFiles(directory=str(swagger)), name="swagger")
     templates = Jinja2Templates(directory=str(HERE / "templates"), context_processors=[_context])
+    templates.env.auto_reload = False  # templates ship with the package: no file check per render
     templates.env.globals.update(categories=CATEGORIES, version=__version__, htmx=htmx is not None)
     templates.env.filters["highlight"] = highlight
     templates.env.filters["word_diff"] = word_diff
