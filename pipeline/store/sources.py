@@ -46,8 +46,8 @@ class SourcesStore(StoreBase):
                 srow.enabled, srow.disabled_reason = False, REMOVED
 
     def outlet_names(self) -> list[tuple[str, str]]:
-        with self.session() as s:
-            return [(r.id, r.name) for r in s.scalars(select(Outlet).order_by(Outlet.name))]
+        with self.session() as s:  # two columns only: an outlet's config can be large
+            return [(i, n) for i, n in s.execute(select(Outlet.id, Outlet.name).order_by(Outlet.name))]
 
     def due_sources(self, now: datetime, lease: timedelta | None = None) -> list[DueSource]:
         """Enabled sources whose next check time has come (never-checked ones first).
