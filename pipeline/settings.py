@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     login_attempts: int = Field(
         default=5, ge=1, description="Failed sign-ins per account per 15 minutes before a pause."
     )
+    web_threads: int = Field(
+        default=4, ge=1, le=100, description="Threads serving web requests at once (SQLite prefers few)."
+    )
     web_host: str = Field(default="127.0.0.1", description="Address `mediawatch serve` listens on.")
     web_port: int = Field(default=8000, ge=0, le=65535, description="Port `mediawatch serve` listens on.")
     secret_key: SecretStr = Field(default=SecretStr(""), description="Signs sessions; set it in production.")
