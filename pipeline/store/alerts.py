@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, cast, func, literal_column, or_, select
+from sqlalchemy import Select, bindparam, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..records import AlertDraft
 from .articles import load_wire_copy
 from .base import StoreBase, utcnow
-from .schema import Alert, Article, Letter, Outcome, Outlet, ScoreRow, User
+from .schema import Alert, AlertCategory, Article, Letter, Outcome, Outlet, ScoreRow, User
 from .users import UserView
 from .views import AlertDetail, AlertView, ArticlePage, LetterView
 
@@ -33,6 +34,20 @@ def _unindexed(column: Any) -> Any:
 def _article_column(column: Any) -> Any:
     """The alert's article's *column*, looked up by primary key for each alert considered."""
     return select(column).where(Article.id == Alert.article_id).scalar_subquery()
+
+
+def category_rows(alert: Alert, categories: Sequence[str] | None = None) -> list[AlertCategory]:
+    """The alert_categories rows for *categories* (all the alert's by default) of *alert*."""
+    return [
+        AlertCategory(
+            alert_id=alert.id,
+            category=c,
+            priority=alert.priority,
+            outlet_id=alert.outlet_id,
+            language=alert.language,
+        )
+        for c in dict.fromkeys(alert.categories if categories is None else categories)
+    ]
 
 
 class _Columns:
@@ -144,6 +159,83 @@ _RESPONDER_LETTERS = _LETTERS.where(
 )
 
 
+# A status with fewer alerts than this, with a category, outlet or language, is walked through
+# (status, priority), the others checked per alert; else the index led by those filters is.
+FEW_IN_STATUS = 5000
+
+
+def _few(s: Session, status: str) -> bool:
+    """Whether fewer than FEW_IN_STATUS alerts have *status* (counted on the index, at most that)."""
+    some = select(Alert.id).where(Alert.status == status).limit(FEW_IN_STATUS).subquery()
+    return (s.scalar(select(func.count()).select_from(some)) or 0) < FEW_IN_STATUS
+
+
+def _ids_by_alert(
+    statuses: list[str],
+    outlet: str | None,
+    language: str | None,
+    kind: str | None,
+    min_priority: float | None,
+    category: str | None = None,
+    by_status: bool = False,
+) -> Select[Any]:
+    """The ids of matching alerts walking an index of alerts in priority order: *by_status*,
+    the one status's through (status, priority), the other filters checked per alert (a
+    *category* comes only with it); else (outlet[, language], priority) or (language,
+    priority), status and kind read from the index; else the priority index."""
+    ids = select(Alert.id)
+    if by_status:
+        ids = ids.where(Alert.status == statuses[0])
+    elif statuses:  # most alerts match, or an index led by outlet/language is walked
+        ids = ids.where(_unindexed(Alert.status).in_(statuses))
+    if kind:
+        ids = ids.where(Alert.kind == kind)
+    if min_priority is not None:
+        ids = ids.where(Alert.priority >= min_priority)
+    if category:  # the alert_categories row by primary key carries the outlet and language
+        c = select(AlertCategory.alert_id).where(
+            AlertCategory.alert_id == Alert.id, AlertCategory.category == category
+        )
+        if outlet:
+            c = c.where(_unindexed(AlertCategory.outlet_id) == outlet)
+        if language:
+            c = c.where(_unindexed(AlertCategory.language) == language)
+        return ids.where(c.exists())
+    if outlet:
+        ids = ids.where((_unindexed(Alert.outlet_id) if by_status else Alert.outlet_id) == outlet)
+    if language:
+        ids = ids.where((_unindexed(Alert.language) if by_status else Alert.language) == language)
+    return ids
+
+
+def _ids_by_category(
+    category: str,
+    statuses: list[str],
+    outlet: str | None,
+    language: str | None,
+    kind: str | None,
+    min_priority: float | None,
+) -> Select[Any]:
+    """The ids of alerts in *category* (and the other filters), from alert_categories in
+    priority order led by (category[, outlet][, language]); the alert's status and kind checked
+    per row by primary key (EXISTS: the walk stays on alert_categories, in its order)."""
+    ids = select(AlertCategory.alert_id.label("id")).where(AlertCategory.category == category)
+    if outlet:
+        ids = ids.where(AlertCategory.outlet_id == outlet)
+    if language:
+        ids = ids.where(AlertCategory.language == language)
+    if min_priority is not None:
+        ids = ids.where(AlertCategory.priority >= min_priority)
+    if statuses or kind:
+        alert = select(Alert.id).where(Alert.id == AlertCategory.alert_id)
+        if statuses:
+            alert = alert.where(_unindexed(Alert.status).in_(statuses))
+        if kind:
+            alert = alert.where(_unindexed(Alert.kind) == kind)
+        ids = ids.where(alert.exists())
+    return ids
+
+
 class AlertsStore(StoreBase):
     def create_alert(
         self, article_id: int, score_id: int, draft: AlertDraft, letter_cap: int = 3
@@ -155,6 +247,9 @@ class AlertsStore(StoreBase):
             with self.sessions.begin() as s:
                 if s.scalar(select(Alert.id).where(Alert.article_id == article_id)) is not None:
                     return None
+                outlet_id, language = s.execute(
+                    select(Article.outlet_id, Article.language).where(Article.id == article_id)
+                ).one()
                 alert = Alert(
                     article_id=article_id,
                     score_id=score_id,
@@ -167,9 +262,12 @@ class AlertsStore(StoreBase):
                     letter_cap=letter_cap,
                     created_at=now,
                     updated_at=now,
+                    outlet_id=outlet_id,
+                    language=language,
                 )
                 s.add(alert)
                 s.flush()
+                s.add_all(category_rows(alert))
                 d = draft.letter
                 s.add(
                     Letter(
@@ -211,32 +309,29 @@ class AlertsStore(StoreBase):
         """Alerts by priority, highest first, with optional filters (all done in SQL).
 
         One query in two parts. The page's ids: a subquery (SQLite runs it on its own, never
-        flattened into the join) that walks the alerts in priority order; one status goes through
-        the (status, priority) index, several are checked on the priority index, and the outlet
-        and language are read per alert from its article by primary key, so no plan starts from
-        an outlet's articles or sorts every visible alert. Then those alerts joined to their
-        article and outlet for only the columns a list shows, read as plain values (no ORM
-        objects, no article text, evidence or outlet settings)."""
-        ids = select(Alert.id)
+        flattened into the join) that walks an index in priority order led by what it can of the
+        filters: with a category, alert_categories by (category[, outlet][, language],
+        priority), each alert's status and kind checked by primary key, unless the one status
+        asked for has few alerts (counted first, up to FEW_IN_STATUS): then (status, priority),
+        the other filters checked per alert; without one, the alerts by (outlet[, language],
+        priority) or (language, priority), status and kind read from the index, or (status,
+        priority), or the priority index. So a filter that matches few alerts reads few index
+        entries. Then those alerts joined to their article and outlet for only the columns a
+        list shows, read as plain values (no ORM objects, no article text, evidence or outlet
+        settings)."""
         statuses = ([status] if status else []) if isinstance(status, str) else list(status or ())
-        if len(statuses) == 1:
-            ids = ids.where(Alert.status == statuses[0])
-        elif statuses:  # most alerts match: walk the priority index instead of sorting them
-            ids = ids.where(_unindexed(Alert.status).in_(statuses))
-        if kind:
-            ids = ids.where(Alert.kind == kind)
-        if category:  # categories is a JSON list of ids: match the quoted id
-            ids = ids.where(cast(Alert.categories, String).like(f'%"{category}"%'))
-        if min_priority is not None:
-            ids = ids.where(Alert.priority >= min_priority)
-        if outlet:  # the article's columns last: they cost a look-up per alert
-            ids = ids.where(_article_column(Article.outlet_id) == outlet)
-        if language:
-            ids = ids.where(_article_column(Article.language) == language)
-        order = (Alert.priority.desc(), Alert.id.desc())
-        page = ids.order_by(*order).limit(limit).offset(offset).subquery()  # a join never flattens it
-        q = _LIST_ROWS.join(page, page.c.id == Alert.id).order_by(*order)
         with self.session() as s:
+            filtered = bool(category or outlet or language)
+            by_status = len(statuses) == 1 and (not filtered or _few(s, statuses[0]))
+            if category and not by_status:
+                ids = _ids_by_category(category, statuses, outlet, language, kind, min_priority)
+                walk = (AlertCategory.priority.desc(), AlertCategory.alert_id.desc())
+            else:
+                ids = _ids_by_alert(statuses, outlet, language, kind, min_priority, category, by_status)
+                walk = (Alert.priority.desc(), Alert.id.desc())
+            page = ids.order_by(*walk).limit(limit).offset(offset).subquery()  # joins never flatten it
+            order = (Alert.priority.desc(), Alert.id.desc())
+            q = _LIST_ROWS.join(page, page.c.id == Alert.id).order_by(*order)
             return [_view(*_parts(row)) for row in s.execute(q)]
 
     def alert_outcomes(self, alert_id: int) -> list[dict[str, Any]]:

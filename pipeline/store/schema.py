@@ -205,6 +205,10 @@ class Alert(Base):
         Index("ix_alerts_status_priority", "status", "priority"),
         # the queue: priority order, with what its filters need, read from the index alone
         Index("ix_alerts_queue", "priority", "id", "status", "kind", "article_id"),
+        # the queue filtered by outlet and/or language: each led by its filters, then priority
+        Index("ix_alerts_outlet_queue", "outlet_id", "priority", "id", "status", "kind"),
+        Index("ix_alerts_outlet_language_queue", "outlet_id", "language", "priority", "id", "status", "kind"),
+        Index("ix_alerts_language_queue", "language", "priority", "id", "status", "kind"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), unique=True)
@@ -227,6 +231,35 @@ class Alert(Base):
     claims_taken: Mapped[int] = mapped_column(Integer, default=0)  # active claims + letters sent
     letters_sent: Mapped[int] = mapped_column(Integer, default=0)
     first_sent_at: Mapped[datetime | None]
+    # the article's outlet and language, copied for the queue's filters (they never change)
+    outlet_id: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+
+
+class AlertCategory(Base):
+    """One of an alert's categories, with copies of the alert's priority, outlet and language:
+    the queue filtered by category walks these in priority order. Kept by create_alert, merge
+    (categories) and reprioritise (priority)."""
+
+    __tablename__ = "alert_categories"
+    __table_args__ = (
+        Index("ix_alert_categories_queue", "category", "priority", "alert_id"),
+        Index("ix_alert_categories_outlet_queue", "category", "outlet_id", "priority", "alert_id"),
+        Index(
+            "ix_alert_categories_outlet_language_queue",
+            "category",
+            "outlet_id",
+            "language",
+            "priority",
+            "alert_id",
+        ),
+        Index("ix_alert_categories_language_queue", "category", "language", "priority", "alert_id"),
+    )
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    priority: Mapped[float] = mapped_column(Float)
+    outlet_id: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class Letter(Base):

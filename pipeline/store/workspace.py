@@ -14,14 +14,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import and_, bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import InputError
 from ..letters import count_words
+from .alerts import category_rows
 from .base import StoreBase, utcnow
-from .schema import Alert, Article, AuditEntry, Claim, Letter, Notification, Outcome, Outlet, User
+from .schema import (
+    Alert,
+    AlertCategory,
+    Article,
+    AuditEntry,
+    Claim,
+    Letter,
+    Notification,
+    Outcome,
+    Outlet,
+    User,
+)
 from .users import UserView
 from .views import AlertView
 
@@ -167,9 +179,13 @@ class WorkspaceStore(StoreBase):
                 raise TransitionError(f"alert {into} is {target.status}: merge into a live alert")
             alert.status, alert.merged_into, alert.triaged_by = "merged", into, by
             alert.triaged_at = alert.updated_at = utcnow()
+            added = [c for c in dict.fromkeys(alert.categories) if c not in target.categories]
             target.categories = list(dict.fromkeys([*target.categories, *alert.categories]))
             target.severity = max(target.severity, alert.severity)
-            target.priority = max(target.priority, alert.priority)
+            if alert.priority > target.priority:
+                target.priority = alert.priority
+                _set_category_priority(s, [(target.id, target.priority)])
+            s.add_all(category_rows(target, added))  # the queue's category filter finds them
             s.add(self._audit_row(by, "alert_merged", "alert", alert_id, {"into": into}))
             s.add(self._audit_row(by, "alert_absorbed", "alert", into, {"from": alert_id}))
 
@@ -458,7 +474,6 @@ class WorkspaceStore(StoreBase):
     def reprioritise(self, weights: Any, now: datetime | None = None) -> int:
         """Recompute live alerts' priority as they age (severity, outlet reach, recency)."""
         now = now or utcnow()
-        n = 0
         with self.sessions.begin() as s:
             rows = s.execute(
                 select(Alert, Article.published_at, Outlet.reach)
@@ -466,11 +481,25 @@ class WorkspaceStore(StoreBase):
                 .join(Outlet, Outlet.id == Article.outlet_id)
                 .where(Alert.status.in_(("new", *LIVE)))
             )
+            changed: list[tuple[int, float]] = []
             for alert, published, reach in rows:
                 p = weights(alert.severity, reach, published, now, alert.kind)
                 if abs(p - alert.priority) > 1e-6:
-                    alert.priority, n = p, n + 1
-        return n
+                    alert.priority = p
+                    changed.append((alert.id, p))
+            _set_category_priority(s, changed)  # in the same transaction as the alerts'
+        return len(changed)
+
+
+def _set_category_priority(s: Session, priorities: list[tuple[int, float]]) -> None:
+    """Copy new alert priorities onto their alert_categories rows (the queue's category walk)."""
+    if priorities:
+        s.connection().execute(  # Core executemany: no ORM bulk update by primary key
+            update(AlertCategory)
+            .where(AlertCategory.alert_id == bindparam("aid"))
+            .values(priority=bindparam("p")),
+            [{"aid": a, "p": p} for a, p in priorities],
+        )
 
 
 def _cap(value: int) -> int:
