@@ -41,6 +41,7 @@ from pipeline.records import CATEGORIES  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 from pipeline.store.schema import (  # noqa: E402
     Alert,
+    AlertCategory,
     Article,
     AuditEntry,
     Claim,
@@ -282,6 +283,7 @@ class Seeder:
             "claims": [],
             "outcomes": [],
             "audit_log": [],
+            "alert_categories": [],
         }
 
     # ------------------------------------------------------------------ through the store
@@ -433,15 +435,28 @@ class Seeder:
                     "created_at": self.now - timedelta(days=1),
                 }
             )
+        priority = round(0.5 * severity + 0.06 * o.reach + 0.3 * math.exp(-age_days / 14), 5)
+        rows["alert_categories"].extend(  # the queue's category index (migration 0008)
+            {
+                "alert_id": alert_id,
+                "category": c,
+                "priority": priority,
+                "outlet_id": o.id,
+                "language": o.language,
+            }
+            for c in cats
+        )
         rows["alerts"].append(
             {
                 "id": alert_id,
                 "article_id": art,
+                "outlet_id": o.id,
+                "language": o.language,
                 "score_id": alert_id,
                 "status": status,
                 "kind": "praise" if praise else "complaint",
                 "severity": severity,
-                "priority": round(0.5 * severity + 0.06 * o.reach + 0.3 * math.exp(-age_days / 14), 5),
+                "priority": priority,
                 "categories": cats,
                 "summary": f"{o.name}: " + ", ".join(c.replace("_", " ") for c in cats),
                 "evidence": evidence,
@@ -588,6 +603,7 @@ def _audit(at: datetime, actor: str, action: str, alert_id: int, detail: dict[st
 TABLES = {
     "scores": ScoreRow.__table__,
     "alerts": Alert.__table__,
+    "alert_categories": AlertCategory.__table__,
     "letters": Letter.__table__,
     "claims": Claim.__table__,
     "outcomes": Outcome.__table__,
