@@ -8,6 +8,7 @@ from .articles import ArticlesStore
 from .labels import LabelsStore
 from .pages import PagesStore
 from .runs import RunsStore
+from .search import SearchStore
 from .sources import SourcesStore
 from .users import UsersStore
 from .workspace import WorkspaceStore
@@ -22,6 +23,7 @@ class Store(
     RunsStore,
     UsersStore,
     WorkspaceStore,
+    SearchStore,
 ):
     """Open a database by URL. ``Store.open`` also brings its schema up to date."""
 

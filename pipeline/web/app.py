@@ -27,7 +27,7 @@ from ..settings import Settings
 from ..store import Store
 from ..store.users import LastAdminError, UserView
 from ..store.workspace import VISIBLE_TO_RESPONDERS, NotFoundError, TransitionError
-from . import account, responder, triage
+from . import account, responder, search, triage
 from .auth import Analyst, LoginRequiredError, Responder, csrf_protect, who
 from .highlight import group_evidence, highlight, word_diff
 from .i18n import translator
@@ -131,6 +131,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     _api(app, store)
     triage.register(app, store, settings, templates)
     responder.register(app, store, settings, templates)
+    search.register(app, store, settings, templates)
     _openapi(app)
     return app
 
