@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..cli import echo_json, opened_store, settings_of
 from ..errors import InputError
 from ..outfile import write_bytes_atomically
+
+if TYPE_CHECKING:
+    from ..store.exports import ExportFilters
 
 
 @click.group()
@@ -95,22 +99,126 @@ def alerts_show(ctx: click.Context, alert_id: int, fmt: str) -> None:
         click.echo(f"({letter.word_count} words, limit {letter.word_limit or 'none'})")
 
 
+ALERT_STATUSES = ("new", "open", "claimed", "sent", "closed", "dismissed", "merged")
+
+
+def _when(option: str, value: str | None, end: bool) -> datetime | None:
+    """A date (YYYY-MM-DD; *end* dates include the whole day) or ISO time, as UTC."""
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option}: '{value}' is not a date (YYYY-MM-DD)") from None
+    if end and len(value) == 10:
+        when += timedelta(days=1)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _export_filters(
+    start: str | None,
+    end: str | None,
+    outlets: tuple[str, ...],
+    language: str | None,
+    categories: tuple[str, ...],
+    min_score: str | None,
+    alert_status: str | None,
+    text: str,
+) -> ExportFilters:
+    """The export's filters from its options; a bad value is an InputError naming the option."""
+    from ..records import CATEGORIES
+    from ..store.exports import ExportFilters
+
+    if language is not None and language not in ("en", "fr"):
+        raise InputError(f"--language: '{language}' is not en or fr")
+    for c in categories:
+        if c not in CATEGORIES:
+            raise InputError(f"--category: unknown category '{c}' (known: {', '.join(CATEGORIES)})")
+    if alert_status is not None and alert_status not in ALERT_STATUSES:
+        raise InputError(
+            f"--alert-status: unknown status '{alert_status}' (known: {', '.join(ALERT_STATUSES)})"
+        )
+    score: float | None = None
+    if min_score is not None:
+        try:
+            score = float(min_score)
+        except ValueError:
+            raise InputError(f"--min-score: '{min_score}' is not a number") from None
+    if text not in ("none", "excerpt", "full"):
+        raise InputError(f"--text: '{text}' is not none, excerpt or full")
+    return ExportFilters(
+        _when("--from", start, False),
+        _when("--to", end, True),
+        outlets,
+        language,
+        categories,
+        score,
+        alert_status,
+        text,
+    )
+
+
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="File to write.")
+@click.option(
+    "--dataset", default="articles", show_default=True, help="articles, alerts, letters or outcomes."
+)
+@click.option("--format", "fmt", default="csv", show_default=True, help="csv, jsonl, parquet or xlsx.")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="File to write.")
+@click.option("--from", "start", help="Articles published on or after this date (YYYY-MM-DD).")
+@click.option("--to", "end", help="Articles published on or before this date (YYYY-MM-DD).")
+@click.option("--outlet", "outlets", multiple=True, help="Outlet id (repeatable).")
+@click.option("--language", help="en or fr.")
+@click.option("--category", "categories", multiple=True, help="Alert category (repeatable).")
+@click.option("--min-score", help="Minimum severity, 0-1.")
+@click.option("--alert-status", help=f"{', '.join(ALERT_STATUSES)}.")
+@click.option(
+    "--text", default="excerpt", show_default=True, help="Article text: none, excerpt (300 chars) or full."
+)
+@click.option("--dictionary", is_flag=True, help="Print the data dictionary (Markdown) and exit.")
 @click.pass_context
-def export(ctx: click.Context, fmt: str, out: Path) -> None:
-    """Export articles with scores and alerts.
+def export(
+    ctx: click.Context,
+    dataset: str,
+    fmt: str,
+    out: Path | None,
+    start: str | None,
+    end: str | None,
+    outlets: tuple[str, ...],
+    language: str | None,
+    categories: tuple[str, ...],
+    min_score: str | None,
+    alert_status: str | None,
+    text: str,
+    dictionary: bool,
+) -> None:
+    """Export articles, alerts, letters or outcomes (columns: `--dictionary`, docs/exports.md).
 
     \b
     Example:
       mediawatch export --format csv --output var/articles.csv
+      mediawatch export --dataset alerts --format parquet --from 2024-10-01 --to 2024-10-31 -o a.parquet
+      mediawatch export --dataset articles --format xlsx --outlet maple-ledger --text none -o a.xlsx
     """
-    from ..report import export_csv
+    from ..exports import DATASETS, FORMATS, dictionary_markdown
+    from ..exports import export as write_export
 
+    if dictionary:
+        click.echo(dictionary_markdown())
+        return
+    if dataset not in DATASETS:
+        raise InputError(f"--dataset: unknown dataset '{dataset}' (known: {', '.join(DATASETS)})")
+    if fmt not in FORMATS:
+        raise InputError(f"--format: unknown format '{fmt}' (known: {', '.join(FORMATS)})")
+    if out is None:
+        raise InputError("--output: required (the file to write)")
+    filters = _export_filters(start, end, outlets, language, categories, min_score, alert_status, text)
     with opened_store(settings_of(ctx)) as store:
-        n = export_csv(store.export_articles(), out)
-    click.echo(f"{n} articles written to {out}")
+        known = dict(store.outlet_names())
+        for o in outlets:
+            if o not in known:
+                raise InputError(f"--outlet: unknown outlet '{o}'")
+        n = write_export(store.export_articles(filters, dataset), out, dataset, fmt, text)
+    click.echo(f"{n} {dataset} written to {out}")
 
 
 @alerts.command("verdict")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..records import AlertDraft
 from .articles import load_wire_copy
 from .base import StoreBase, utcnow
+from .exports import ExportFilters, stream
 from .schema import Alert, AlertCategory, Article, Letter, Outcome, Outlet, ScoreRow, User
 from .users import UserView
 from .views import AlertDetail, AlertView, ArticlePage, LetterView
@@ -400,27 +401,10 @@ class AlertsStore(StoreBase):
                 ),
             )
 
-    def export_articles(self) -> Iterator[dict[str, Any]]:
-        """Every article with its latest score and alert, streamed in id order."""
-        latest = (
-            select(ScoreRow.article_id, func.max(ScoreRow.id).label("score_id"))
-            .group_by(ScoreRow.article_id)
-            .subquery()
-        )
-        q = (
-            select(Article, ScoreRow, Alert.id, Alert.status, Alert.kind)
-            .outerjoin(latest, latest.c.article_id == Article.id)
-            .outerjoin(ScoreRow, ScoreRow.id == latest.c.score_id)
-            .outerjoin(Alert, Alert.article_id == Article.id)
-            .order_by(Article.id)
-            .execution_options(yield_per=500)
-        )
+    def export_articles(
+        self, filters: ExportFilters | None = None, dataset: str = "articles"
+    ) -> Iterator[dict[str, Any]]:
+        """Rows of an export *dataset* (articles by default) matching *filters*, streamed in id
+        order in batches; see ``pipeline.store.exports`` for the queries."""
         with self.session() as s:
-            for article, score, alert_id, alert_status, alert_kind in s.execute(q):
-                yield {
-                    "article": article,
-                    "score": score,
-                    "alert_id": alert_id,
-                    "alert_status": alert_status,
-                    "alert_kind": alert_kind,
-                }
+            yield from stream(s, dataset, filters or ExportFilters())
