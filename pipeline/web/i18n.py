@@ -100,6 +100,7 @@ FR: dict[str, str] = {
     "changed version": "version modifiée",
     "Copied": "Copié",
     "Copy": "Copier",
+    "Search": "Recherche",
 }
 
 CATALOGUES = {"fr": FR}

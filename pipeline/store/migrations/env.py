@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from pipeline.store import search
 from pipeline.store.schema import Base
 
 config = context.config
@@ -18,6 +19,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=search.include_name,  # the full-text index is raw SQL, not in the metadata
 )
 with context.begin_transaction():
     context.run_migrations()
