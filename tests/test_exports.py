@@ -298,3 +298,59 @@ def test_dictionary_is_printed_and_documented(settings: Settings) -> None:
     result = _cli(settings, "--dictionary")
     assert result.exit_code == 0 and "## letters" in result.output
     assert (ROOT / "docs" / "exports.md").read_text() == dictionary_markdown()
+
+
+@pytest.mark.parametrize(
+    ("query", "titles"),
+    [
+        ("gaza", ["Strike in Gaza", "Frappe à Gaza", "Third"]),
+        ("strike", ["Strike in Gaza"]),
+        ('"could not be verified"', ["Third"]),
+        ('"verified could"', []),
+        ("strike OR morts", ["Strike in Gaza", "Frappe à Gaza"]),
+        ("frappé", ["Frappe à Gaza"]),  # accents ignored both ways
+        ("CINQ MORTS", ["Frappe à Gaza"]),
+        ("mor*", ["Frappe à Gaza"]),
+        ("nothing-here", []),
+        ("'); DROP TABLE articles; --", []),  # only quoted terms reach MATCH
+        ("*** ::", []),  # only punctuation: nothing matches, no error
+    ],
+)
+@pytest.mark.parametrize("dataset", ["articles", "alerts"])
+def test_full_text_query_filter(
+    store: Store, seeded: dict[str, Any], tmp_path: Path, dataset: str, query: str, titles: list[str]
+) -> None:
+    rows = _read(_run(store, tmp_path, dataset, "jsonl", ExportFilters(query=query)), "jsonl")
+    assert [r["title"] for r in rows] == titles
+
+
+def test_full_text_query_combines_with_filters_and_other_datasets(
+    store: Store, seeded: dict[str, Any], tmp_path: Path
+) -> None:
+    both = ExportFilters(query="gaza", language="fr")
+    assert [r["title"] for r in _read(_run(store, tmp_path, "articles", "csv", both), "csv")] == [
+        "Frappe à Gaza"
+    ]
+    strike = ExportFilters(query="strike")
+    assert len(_read(_run(store, tmp_path, "letters", "jsonl", strike), "jsonl")) == 1
+    assert len(_read(_run(store, tmp_path, "outcomes", "jsonl", strike), "jsonl")) == 1
+    assert _read(_run(store, tmp_path, "outcomes", "jsonl", ExportFilters(query="frappe")), "jsonl") == []
+
+
+def test_cli_query(settings: Settings, seeded: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "q.csv"
+    result = _cli(settings, "--query", "déplacés OR cinq", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert "1 articles written" in result.output
+    assert [r["title"] for r in _read(out, "csv")] == ["Frappe à Gaza"]
+
+
+@pytest.mark.parametrize("query", ["", "   "])
+def test_cli_empty_query_is_an_error_naming_the_option(
+    settings: Settings, seeded: dict[str, Any], tmp_path: Path, query: str
+) -> None:
+    out = tmp_path / "q.csv"
+    result = _cli(settings, "--query", query, "--output", str(out))
+    assert result.exit_code == 2
+    assert result.output.startswith("mediawatch: error: --query: give one or more words"), result.output
+    assert not out.exists()

@@ -124,6 +124,7 @@ def _export_filters(
     min_score: str | None,
     alert_status: str | None,
     text: str,
+    query: str | None = None,
 ) -> ExportFilters:
     """The export's filters from its options; a bad value is an InputError naming the option."""
     from ..records import CATEGORIES
@@ -146,6 +147,13 @@ def _export_filters(
             raise InputError(f"--min-score: '{min_score}' is not a number") from None
     if text not in ("none", "excerpt", "full"):
         raise InputError(f"--text: '{text}' is not none, excerpt or full")
+    if query is not None:
+        from ..store.search import parse_query
+
+        try:
+            parse_query(query)
+        except InputError as exc:
+            raise InputError(f"--query: {str(exc).removeprefix('query: ')}") from None
     return ExportFilters(
         _when("--from", start, False),
         _when("--to", end, True),
@@ -155,6 +163,7 @@ def _export_filters(
         score,
         alert_status,
         text,
+        query=query,
     )
 
 
@@ -174,6 +183,9 @@ def _export_filters(
 @click.option(
     "--text", default="excerpt", show_default=True, help="Article text: none, excerpt (300 chars) or full."
 )
+@click.option(
+    "--query", help='Only articles matching this full-text query (words, "a phrase", a OR b, prefix*).'
+)
 @click.option("--dictionary", is_flag=True, help="Print the data dictionary (Markdown) and exit.")
 @click.pass_context
 def export(
@@ -189,6 +201,7 @@ def export(
     min_score: str | None,
     alert_status: str | None,
     text: str,
+    query: str | None,
     dictionary: bool,
 ) -> None:
     """Export articles, alerts, letters or outcomes (columns: `--dictionary`, docs/exports.md).
@@ -198,6 +211,7 @@ def export(
       mediawatch export --format csv --output var/articles.csv
       mediawatch export --dataset alerts --format parquet --from 2024-10-01 --to 2024-10-31 -o a.parquet
       mediawatch export --dataset articles --format xlsx --outlet maple-ledger --text none -o a.xlsx
+      mediawatch export --query '"khan younès" OR rafah' --language fr -o rafah.csv
     """
     from ..exports import DATASETS, FORMATS, dictionary_markdown
     from ..exports import export as write_export
@@ -211,7 +225,7 @@ def export(
         raise InputError(f"--format: unknown format '{fmt}' (known: {', '.join(FORMATS)})")
     if out is None:
         raise InputError("--output: required (the file to write)")
-    filters = _export_filters(start, end, outlets, language, categories, min_score, alert_status, text)
+    filters = _export_filters(start, end, outlets, language, categories, min_score, alert_status, text, query)
     with opened_store(settings_of(ctx)) as store:
         known = dict(store.outlet_names())
         for o in outlets:

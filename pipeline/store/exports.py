@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal, select
+from sqlalchemy import ColumnElement, Select, exists, false, func, literal, literal_column, select, table
 from sqlalchemy.orm import Session
 
+from ..errors import InputError
 from .schema import Alert, AlertCategory, Article, Letter, Outcome, ScoreRow
+from .search import fts5_query, parse_query, tsquery
 
 DATASETS = ("articles", "alerts", "letters", "outcomes")
 BATCH = 1000
@@ -35,6 +37,27 @@ class ExportFilters:
     alert_status: str | None = None
     text: str = "excerpt"  # none | excerpt | full
     excerpt_chars: int = 300
+    query: str | None = None  # full-text query (``pipeline.store.search`` syntax)
+
+
+def fts_match(query: str, dialect: str) -> ColumnElement[bool]:
+    """Articles matching the full-text *query*, with search's parser and quoting (so no input
+    can be a syntax error) and its index; InputError for an empty query."""
+    groups = parse_query(query)
+    if not groups:  # only punctuation: nothing can match
+        return false()
+    if dialect == "sqlite":
+        fts = table("article_fts", literal_column("rowid"))
+        hits: Select[tuple[Any]] = (
+            select(literal_column("rowid"))
+            .select_from(fts)
+            .where(literal_column("article_fts").op("MATCH")(fts5_query(groups)))
+        )
+        return Article.id.in_(hits)
+    if dialect == "postgresql":
+        tsq = func.to_tsquery(literal_column("'simple'::regconfig"), func.mw_unaccent(tsquery(groups)))
+        return func.mw_article_tsv(Article.title, Article.text).op("@@")(tsq)
+    raise InputError(f"query: full-text search is not available on {dialect}")
 
 
 def _text(f: ExportFilters) -> Any:
@@ -46,8 +69,10 @@ def _text(f: ExportFilters) -> Any:
     return literal(None).label("text")
 
 
-def _article_filters(f: ExportFilters) -> list[ColumnElement[bool]]:
+def _article_filters(f: ExportFilters, dialect: str) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
+    if f.query is not None:
+        where.append(fts_match(f.query, dialect))
     if f.start is not None:
         where.append(Article.published_at >= f.start)
     if f.end is not None:
@@ -72,7 +97,7 @@ def _alert_filters(f: ExportFilters, severity: Any) -> list[ColumnElement[bool]]
     return where
 
 
-def _articles(f: ExportFilters) -> Select[*tuple[Any, ...]]:
+def _articles(f: ExportFilters, dialect: str) -> Select[*tuple[Any, ...]]:
     latest = (
         select(ScoreRow.article_id, func.max(ScoreRow.id).label("score_id"))
         .group_by(ScoreRow.article_id)
@@ -101,12 +126,12 @@ def _articles(f: ExportFilters) -> Select[*tuple[Any, ...]]:
         .outerjoin(latest, latest.c.article_id == Article.id)
         .outerjoin(ScoreRow, ScoreRow.id == latest.c.score_id)
         .outerjoin(Alert, Alert.article_id == Article.id)
-        .where(*_article_filters(f), *_alert_filters(f, ScoreRow.severity))
+        .where(*_article_filters(f, dialect), *_alert_filters(f, ScoreRow.severity))
         .order_by(Article.id)
     )
 
 
-def _alerts(f: ExportFilters) -> Select[*tuple[Any, ...]]:
+def _alerts(f: ExportFilters, dialect: str) -> Select[*tuple[Any, ...]]:
     return (
         select(
             Alert.id.label("alert_id"),
@@ -133,12 +158,12 @@ def _alerts(f: ExportFilters) -> Select[*tuple[Any, ...]]:
             _text(f),
         )
         .join(Article, Article.id == Alert.article_id)
-        .where(*_article_filters(f), *_alert_filters(f, Alert.severity))
+        .where(*_article_filters(f, dialect), *_alert_filters(f, Alert.severity))
         .order_by(Alert.id)
     )
 
 
-def _letters(f: ExportFilters) -> Select[*tuple[Any, ...]]:
+def _letters(f: ExportFilters, dialect: str) -> Select[*tuple[Any, ...]]:
     return (
         select(
             Letter.id.label("letter_id"),
@@ -156,12 +181,12 @@ def _letters(f: ExportFilters) -> Select[*tuple[Any, ...]]:
         )
         .join(Alert, Alert.id == Letter.alert_id)
         .join(Article, Article.id == Alert.article_id)
-        .where(Letter.sent_at.is_not(None), *_article_filters(f), *_alert_filters(f, Alert.severity))
+        .where(Letter.sent_at.is_not(None), *_article_filters(f, dialect), *_alert_filters(f, Alert.severity))
         .order_by(Letter.id)
     )
 
 
-def _outcomes(f: ExportFilters) -> Select[*tuple[Any, ...]]:
+def _outcomes(f: ExportFilters, dialect: str) -> Select[*tuple[Any, ...]]:
     return (
         select(
             Outcome.id.label("outcome_id"),
@@ -176,7 +201,7 @@ def _outcomes(f: ExportFilters) -> Select[*tuple[Any, ...]]:
         )
         .join(Alert, Alert.id == Outcome.alert_id)
         .join(Article, Article.id == Alert.article_id)
-        .where(*_article_filters(f), *_alert_filters(f, Alert.severity))
+        .where(*_article_filters(f, dialect), *_alert_filters(f, Alert.severity))
         .order_by(Outcome.id)
     )
 
@@ -186,6 +211,7 @@ QUERIES = {"articles": _articles, "alerts": _alerts, "letters": _letters, "outco
 
 def stream(session: Session, dataset: str, f: ExportFilters) -> Iterator[dict[str, Any]]:
     """Rows of *dataset* in id order, fetched in batches of BATCH (constant memory)."""
-    q = QUERIES[dataset](f).execution_options(yield_per=BATCH)
+    dialect = session.get_bind().dialect.name
+    q = QUERIES[dataset](f, dialect).execution_options(yield_per=BATCH)
     for row in session.execute(q).mappings():
         yield dict(row)
