@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -139,6 +140,73 @@ def neutralise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+# -- options --------------------------------------------------------------------------------
+
+ALERT_STATUSES = ("new", "open", "claimed", "sent", "closed", "dismissed", "merged")
+
+
+def parse_when(option: str, value: str | None, end: bool) -> datetime | None:
+    """A date (YYYY-MM-DD; *end* dates include the whole day) or ISO time, as UTC."""
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option}: '{value}' is not a date (YYYY-MM-DD)") from None
+    if end and len(value) == 10:
+        when += timedelta(days=1)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def filters_from_options(
+    start: str | None,
+    end: str | None,
+    outlets: tuple[str, ...],
+    language: str | None,
+    categories: tuple[str, ...],
+    min_score: str | None,
+    alert_status: str | None,
+    text: str,
+    query: str | None = None,
+) -> ExportFilters:
+    """The export's filters from its options; a bad value is an InputError naming the option."""
+    if language is not None and language not in ("en", "fr"):
+        raise InputError(f"--language: '{language}' is not en or fr")
+    for c in categories:
+        if c not in CATEGORIES:
+            raise InputError(f"--category: unknown category '{c}' (known: {', '.join(CATEGORIES)})")
+    if alert_status is not None and alert_status not in ALERT_STATUSES:
+        raise InputError(
+            f"--alert-status: unknown status '{alert_status}' (known: {', '.join(ALERT_STATUSES)})"
+        )
+    score: float | None = None
+    if min_score is not None:
+        try:
+            score = float(min_score)
+        except ValueError:
+            raise InputError(f"--min-score: '{min_score}' is not a number") from None
+    if text not in ("none", "excerpt", "full"):
+        raise InputError(f"--text: '{text}' is not none, excerpt or full")
+    if query is not None:
+        from .store.search import parse_query
+
+        try:
+            parse_query(query)
+        except InputError as exc:
+            raise InputError(f"--query: {str(exc).removeprefix('query: ')}") from None
+    return ExportFilters(
+        parse_when("--from", start, False),
+        parse_when("--to", end, True),
+        outlets,
+        language,
+        categories,
+        score,
+        alert_status,
+        text,
+        query=query,
+    )
 
 
 # -- rows -------------------------------------------------------------------------------------
@@ -334,6 +402,35 @@ def export(
     return n
 
 
+STREAM_ROWS = 500  # rows per chunk of a streamed CSV or JSON Lines download
+
+
+def stream_text(
+    items: Iterable[dict[str, Any]], dataset: str, fmt: str, text: str = "excerpt"
+) -> Iterator[bytes]:
+    """CSV or JSON Lines as UTF-8 chunks of STREAM_ROWS rows (the web download): the same
+    columns, typing and neutralisation as the files ``export`` writes."""
+    if fmt not in ("csv", "jsonl"):
+        raise InputError(f"format: '{fmt}' cannot be streamed (csv or jsonl)")
+    cols = [c.name for c in DICTIONARY[dataset]]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    if fmt == "csv":
+        writer.writerow(cols)
+    for n, item in enumerate(items, 1):
+        row = shape(dataset, item, text)
+        if fmt == "csv":
+            writer.writerow([neutralise(_plain(row[c])) for c in cols])
+        else:
+            buf.write(json.dumps({k: _json_value(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
+        if n % STREAM_ROWS == 0:
+            yield buf.getvalue().encode("utf-8")
+            buf.seek(0)
+            buf.truncate()
+    if buf.tell():
+        yield buf.getvalue().encode("utf-8")
+
+
 def export_csv(items: Iterator[dict[str, Any]], path: Path) -> int:
     """Compatibility: stream articles rows to *path* as CSV."""
     return export(items, path)
@@ -352,5 +449,6 @@ __all__ = [
     "export",
     "export_csv",
     "neutralise",
+    "stream_text",
     "write_csv",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,15 +104,9 @@ ALERT_STATUSES = ("new", "open", "claimed", "sent", "closed", "dismissed", "merg
 
 def _when(option: str, value: str | None, end: bool) -> datetime | None:
     """A date (YYYY-MM-DD; *end* dates include the whole day) or ISO time, as UTC."""
-    if value is None:
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"{option}: '{value}' is not a date (YYYY-MM-DD)") from None
-    if end and len(value) == 10:
-        when += timedelta(days=1)
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    from ..exports import parse_when
+
+    return parse_when(option, value, end)
 
 
 def _export_filters(
@@ -127,43 +121,10 @@ def _export_filters(
     query: str | None = None,
 ) -> ExportFilters:
     """The export's filters from its options; a bad value is an InputError naming the option."""
-    from ..records import CATEGORIES
-    from ..store.exports import ExportFilters
+    from ..exports import filters_from_options
 
-    if language is not None and language not in ("en", "fr"):
-        raise InputError(f"--language: '{language}' is not en or fr")
-    for c in categories:
-        if c not in CATEGORIES:
-            raise InputError(f"--category: unknown category '{c}' (known: {', '.join(CATEGORIES)})")
-    if alert_status is not None and alert_status not in ALERT_STATUSES:
-        raise InputError(
-            f"--alert-status: unknown status '{alert_status}' (known: {', '.join(ALERT_STATUSES)})"
-        )
-    score: float | None = None
-    if min_score is not None:
-        try:
-            score = float(min_score)
-        except ValueError:
-            raise InputError(f"--min-score: '{min_score}' is not a number") from None
-    if text not in ("none", "excerpt", "full"):
-        raise InputError(f"--text: '{text}' is not none, excerpt or full")
-    if query is not None:
-        from ..store.search import parse_query
-
-        try:
-            parse_query(query)
-        except InputError as exc:
-            raise InputError(f"--query: {str(exc).removeprefix('query: ')}") from None
-    return ExportFilters(
-        _when("--from", start, False),
-        _when("--to", end, True),
-        outlets,
-        language,
-        categories,
-        score,
-        alert_status,
-        text,
-        query=query,
+    return filters_from_options(
+        start, end, outlets, language, categories, min_score, alert_status, text, query
     )
 
 

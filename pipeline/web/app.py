@@ -28,6 +28,7 @@ from ..store import Store
 from ..store.users import LastAdminError, UserView
 from ..store.workspace import VISIBLE_TO_RESPONDERS, NotFoundError, TransitionError
 from . import account, responder, search, triage
+from . import exports as export_views
 from .auth import Analyst, LoginRequiredError, Responder, csrf_protect, who
 from .highlight import group_evidence, highlight, word_diff
 from .i18n import translator
@@ -132,6 +133,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     triage.register(app, store, settings, templates)
     responder.register(app, store, settings, templates)
     search.register(app, store, settings, templates)
+    export_views.register(app, store, settings, templates)
     _openapi(app)
     return app
 
