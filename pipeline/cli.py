@@ -95,9 +95,9 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from .commands import data, ops, people, pipeline_cmds, rules_cmd, search_cmd, web
+    from .commands import data, ops, people, pipeline_cmds, report_cmd, rules_cmd, search_cmd, web
 
-    for module in (pipeline_cmds, data, ops, web, rules_cmd, people, search_cmd):
+    for module in (pipeline_cmds, data, ops, web, rules_cmd, people, search_cmd, report_cmd):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import migrate
 from .alerts import AlertsStore
 from .articles import ArticlesStore
+from .coverage import CoverageStore
 from .labels import LabelsStore
 from .pages import PagesStore
 from .runs import RunsStore
@@ -24,6 +25,7 @@ class Store(
     UsersStore,
     WorkspaceStore,
     SearchStore,
+    CoverageStore,
 ):
     """Open a database by URL. ``Store.open`` also brings its schema up to date."""
 

@@ -27,7 +27,7 @@ from ..settings import Settings
 from ..store import Store
 from ..store.users import LastAdminError, UserView
 from ..store.workspace import VISIBLE_TO_RESPONDERS, NotFoundError, TransitionError
-from . import account, responder, search, triage
+from . import account, reports, responder, search, triage
 from . import exports as export_views
 from .auth import Analyst, LoginRequiredError, Responder, csrf_protect, who
 from .highlight import group_evidence, highlight, word_diff
@@ -134,6 +134,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     responder.register(app, store, settings, templates)
     search.register(app, store, settings, templates)
     export_views.register(app, store, settings, templates)
+    reports.register(app, store, settings, templates)
     _openapi(app)
     return app
 
