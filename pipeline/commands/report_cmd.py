@@ -8,7 +8,6 @@ import click
 
 from ..cli import opened_store, settings_of
 from ..errors import InputError
-from .data import _when
 
 
 @click.command()
@@ -39,12 +38,13 @@ def report(
           --format pdf --output var/week.pdf
     """
     from ..coverage import FORMATS, LANGUAGES, generate
+    from ..exports import parse_when
 
     if fmt not in FORMATS:
         raise InputError(f"--format: '{fmt}' is not html or pdf")
     if language not in LANGUAGES:
         raise InputError(f"--language: '{language}' is not en or fr")
-    begin, finish = _when("--from", start, False), _when("--to", end, True)
+    begin, finish = parse_when("--from", start, False), parse_when("--to", end, True)
     assert begin is not None and finish is not None
     with opened_store(settings_of(ctx)) as store:
         known = dict(store.outlet_names())
