@@ -100,6 +100,8 @@ FR: dict[str, str] = {
     "changed version": "version modifiée",
     "Copied": "Copié",
     "Copy": "Copier",
+    "Reports": "Rapports",
+    "Exports": "Exports",
     "Search": "Recherche",
 }
 
