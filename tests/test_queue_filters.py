@@ -173,8 +173,8 @@ def test_migration_0008_fills_in_existing_alerts(settings: Settings) -> None:
         conn.exec_driver_sql("PRAGMA foreign_keys=ON")
         conn.commit()
         assert "alert_categories" not in {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
-    store.upgrade()  # 0008 again: filled in from the alerts and their articles
-    assert store.schema_revision() == "0008"
+    store.upgrade()  # 0008 again (and every later one): filled in from the alerts and their articles
+    assert store.schema_revision() == migrate.head_revision()
     assert category_rows(store) == expected
     assert [[a.id for a in store.list_alerts(**f)] for f in combinations()] == before
     store.close()
