@@ -24,6 +24,7 @@ from typing import IO, Any
 from .errors import InputError
 from .records import CATEGORIES
 from .store.exports import DATASETS, ExportFilters
+from .store.workspace import STATUSES
 
 FORMATS = ("csv", "jsonl", "parquet", "xlsx")
 TEXT_MODES = ("none", "excerpt", "full")
@@ -144,8 +145,6 @@ def neutralise(value: Any) -> Any:
 
 # -- options --------------------------------------------------------------------------------
 
-ALERT_STATUSES = ("new", "open", "claimed", "sent", "closed", "dismissed", "merged")
-
 
 def parse_when(option: str, value: str | None, end: bool) -> datetime | None:
     """A date (YYYY-MM-DD; *end* dates include the whole day) or ISO time, as UTC."""
@@ -177,10 +176,8 @@ def filters_from_options(
     for c in categories:
         if c not in CATEGORIES:
             raise InputError(f"--category: unknown category '{c}' (known: {', '.join(CATEGORIES)})")
-    if alert_status is not None and alert_status not in ALERT_STATUSES:
-        raise InputError(
-            f"--alert-status: unknown status '{alert_status}' (known: {', '.join(ALERT_STATUSES)})"
-        )
+    if alert_status is not None and alert_status not in STATUSES:
+        raise InputError(f"--alert-status: unknown status '{alert_status}' (known: {', '.join(STATUSES)})")
     score: float | None = None
     if min_score is not None:
         try:

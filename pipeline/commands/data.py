@@ -12,9 +12,10 @@ import click
 from ..cli import echo_json, opened_store, settings_of
 from ..errors import InputError
 from ..outfile import write_bytes_atomically
+from ..store.workspace import STATUSES
 
 if TYPE_CHECKING:
-    from ..store.exports import ExportFilters
+    pass
 
 
 @click.group()
@@ -99,35 +100,6 @@ def alerts_show(ctx: click.Context, alert_id: int, fmt: str) -> None:
         click.echo(f"({letter.word_count} words, limit {letter.word_limit or 'none'})")
 
 
-ALERT_STATUSES = ("new", "open", "claimed", "sent", "closed", "dismissed", "merged")
-
-
-def _when(option: str, value: str | None, end: bool) -> datetime | None:
-    """A date (YYYY-MM-DD; *end* dates include the whole day) or ISO time, as UTC."""
-    from ..exports import parse_when
-
-    return parse_when(option, value, end)
-
-
-def _export_filters(
-    start: str | None,
-    end: str | None,
-    outlets: tuple[str, ...],
-    language: str | None,
-    categories: tuple[str, ...],
-    min_score: str | None,
-    alert_status: str | None,
-    text: str,
-    query: str | None = None,
-) -> ExportFilters:
-    """The export's filters from its options; a bad value is an InputError naming the option."""
-    from ..exports import filters_from_options
-
-    return filters_from_options(
-        start, end, outlets, language, categories, min_score, alert_status, text, query
-    )
-
-
 @click.command()
 @click.option(
     "--dataset", default="articles", show_default=True, help="articles, alerts, letters or outcomes."
@@ -140,7 +112,7 @@ def _export_filters(
 @click.option("--language", help="en or fr.")
 @click.option("--category", "categories", multiple=True, help="Alert category (repeatable).")
 @click.option("--min-score", help="Minimum severity, 0-1.")
-@click.option("--alert-status", help=f"{', '.join(ALERT_STATUSES)}.")
+@click.option("--alert-status", help=f"{', '.join(STATUSES)}.")
 @click.option(
     "--text", default="excerpt", show_default=True, help="Article text: none, excerpt (300 chars) or full."
 )
@@ -186,7 +158,11 @@ def export(
         raise InputError(f"--format: unknown format '{fmt}' (known: {', '.join(FORMATS)})")
     if out is None:
         raise InputError("--output: required (the file to write)")
-    filters = _export_filters(start, end, outlets, language, categories, min_score, alert_status, text, query)
+    from ..exports import filters_from_options
+
+    filters = filters_from_options(
+        start, end, outlets, language, categories, min_score, alert_status, text, query
+    )
     with opened_store(settings_of(ctx)) as store:
         known = dict(store.outlet_names())
         for o in outlets:

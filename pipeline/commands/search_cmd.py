@@ -57,7 +57,8 @@ def search(
       mediawatch search 'strike*' --outlet maple-ledger --category agentless_casualties
     """
     from ..records import CATEGORIES
-    from ..store.search import ALERT_STATUSES, MARK_END, MARK_START
+    from ..store.search import MARK_END, MARK_START
+    from ..store.workspace import STATUSES as ALERT_STATUSES
 
     for c in categories:
         if c not in CATEGORIES:

@@ -32,7 +32,6 @@ from .schema import Alert, AlertCategory, Article, Outlet, ScoreRow
 
 MARK_START = "\ue000"  # private-use characters around matches in a snippet (never HTML)
 MARK_END = "\ue001"
-ALERT_STATUSES = ("new", "open", "claimed", "sent", "closed", "dismissed", "merged")
 MAX_QUERY = 500
 MAX_TERMS = 24
 MAX_LIMIT = 500

@@ -37,6 +37,7 @@ from .schema import (
 from .users import UserView
 from .views import AlertView
 
+STATUSES = ("new", "open", "claimed", "sent", "closed", "dismissed", "merged")  # every alert state
 LIVE = ("open", "claimed", "sent")  # responders may claim and write
 VISIBLE_TO_RESPONDERS = ("open", "claimed", "sent", "closed")
 TRIAGE_FROM = ("new", "open")

@@ -26,7 +26,7 @@ from ..records import CATEGORIES
 from ..settings import Settings
 from ..store import Store
 from ..store.users import LastAdminError, UserView
-from ..store.workspace import VISIBLE_TO_RESPONDERS, NotFoundError, TransitionError
+from ..store.workspace import STATUSES, VISIBLE_TO_RESPONDERS, NotFoundError, TransitionError
 from . import account, reports, responder, search, triage
 from . import exports as export_views
 from .auth import Analyst, LoginRequiredError, Responder, csrf_protect, who
@@ -69,7 +69,6 @@ APP_CSP = (
 
 QUEUE_PAGE = 25  # cards per page: a phone screenful or three, and a quick page under load
 PRIORITIES = (("0.5", "High"), ("0.3", "Medium and high"))
-STATUSES = ("new", "open", "claimed", "sent", "closed", "dismissed", "merged")
 
 
 SECURITY_HEADERS = (

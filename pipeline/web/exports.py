@@ -23,7 +23,7 @@ from ..exports import DATASETS, FORMATS, TEXT_MODES, export, filters_from_option
 from ..settings import Settings
 from ..store import Store
 from ..store.exports import ExportFilters
-from ..store.search import ALERT_STATUSES
+from ..store.workspace import STATUSES as ALERT_STATUSES
 from .auth import Analyst
 from .i18n import FR as _FR
 

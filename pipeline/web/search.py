@@ -15,7 +15,8 @@ from fastapi.templating import Jinja2Templates
 from ..errors import InputError
 from ..settings import Settings
 from ..store import Store
-from ..store.search import ALERT_STATUSES, SearchHit
+from ..store.search import SearchHit
+from ..store.workspace import STATUSES as ALERT_STATUSES
 from .auth import Analyst
 from .i18n import FR as _FR
 
