@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -158,6 +158,20 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
     timezone: str = Field(default="America/Toronto", description="Local time zone for digests and reports.")
 
+    # -- service (`mediawatch run`): logs, backups, scheduled jobs
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as key=value text or as JSON objects."
+    )
+    backup_dir: Path | None = Field(
+        default=None, description="Where SQLite backups go (default: data_dir/backups)."
+    )
+    backup_keep: int = Field(default=7, ge=1, description="Backups kept; older ones are deleted.")
+
+    # -- distributed mode (`mediawatch worker`): empty redis_url means embedded, one process
+    redis_url: str = Field(
+        default="", description="Redis for Celery and shared per-host limits, e.g. redis://127.0.0.1:6379/0."
+    )
+
     @field_validator("contact")
     @classmethod
     def _contact(cls, value: str) -> str:
@@ -190,7 +204,7 @@ class Settings(BaseSettings):
                 value = str(value)
             elif name == "database_url":
                 value = _mask_url(self.db_url)
-            elif name == "smtp_url":
+            elif name in ("smtp_url", "redis_url"):
                 value = _mask_url(value)
             out[name] = value
         out["user_agent"] = self.user_agent
