@@ -398,3 +398,34 @@ class Run(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class TaskLease(Base):
+    """Distributed mode: work handed to a worker and not yet finished (kept until it is done).
+    A lease past ``leased_until`` (worker killed, broker lost its queue) is enqueued again;
+    ``attempts`` counts task starts, so an item that keeps killing workers ends in quarantine."""
+
+    __tablename__ = "task_leases"
+    task: Mapped[str] = mapped_column(String(32), primary_key=True)  # poll | fetch | score | revisit
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(36))  # the message that holds it
+    leased_until: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class QuarantineItem(Base):
+    """A poison input: an item whose task failed too often or with an error retrying cannot fix.
+    It waits here, out of the queue, until an admin replays or drops it."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (UniqueConstraint("task", "item_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task: Mapped[str] = mapped_column(String(32))
+    item_id: Mapped[int] = mapped_column(Integer)
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+    traceback: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[datetime]
+    quarantined_at: Mapped[datetime] = mapped_column(index=True)

@@ -8,8 +8,10 @@ from .articles import ArticlesStore
 from .coverage import CoverageStore
 from .labels import LabelsStore
 from .pages import PagesStore
+from .quarantine import QuarantineStore
 from .runs import RunsStore
 from .search import SearchStore
+from .service import ServiceStore
 from .sources import SourcesStore
 from .users import UsersStore
 from .workspace import WorkspaceStore
@@ -26,6 +28,8 @@ class Store(
     WorkspaceStore,
     SearchStore,
     CoverageStore,
+    QuarantineStore,
+    ServiceStore,
 ):
     """Open a database by URL. ``Store.open`` also brings its schema up to date."""
 
