@@ -15,7 +15,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -250,9 +250,17 @@ def report_filters(start: datetime, end: datetime, outlets: Iterable[str] = ()) 
     return ExportFilters(start=start, end=end, outlets=tuple(outlets), text="full")
 
 
-def _monday(when: datetime) -> date:
-    d = when.astimezone(UTC).date()
+def _monday(d: date) -> date:
     return d - timedelta(days=d.weekday())
+
+
+def _monday_of(when: datetime) -> date:
+    return _monday(when.astimezone(UTC).date())
+
+
+def _as_date(day: date | str) -> date:
+    """A day from the database: a date (PostgreSQL) or ISO text (SQLite's date())."""
+    return day if isinstance(day, date) else date.fromisoformat(day)
 
 
 def _casualty(stats: OutletStats, title: str, text: str) -> None:
@@ -275,21 +283,6 @@ def _sourcing(stats: OutletStats, text: str, language: str | None) -> None:
         stats.quotes[side] += b.count(side)
 
 
-def _add_article(s: OutletStats, row: dict[str, Any]) -> None:
-    s.articles += 1
-    if row["published"] is not None:
-        s.weeks[_monday(row["published"])] += 1
-    if not row["relevant"]:
-        return
-    s.relevant += 1
-    for c, p in (row["score_categories"] or {}).items():
-        if c in CATEGORIES and p is not None and p >= CATEGORY_MIN:
-            s.categories[c] += 1
-    text = row["text"] or ""
-    _casualty(s, row["title"] or "", text)
-    _sourcing(s, text, row["language"])
-
-
 def _example(row: dict[str, Any], outlet_name: str) -> Example:
     return Example(
         row["alert_id"],
@@ -304,7 +297,9 @@ def _example(row: dict[str, Any], outlet_name: str) -> Example:
 
 
 def build(store: Store, start: datetime, end: datetime, outlets: Iterable[str] = ()) -> ReportData:
-    """Gather a period's numbers (*end* exclusive), streaming the export's rows once per dataset."""
+    """Gather a period's numbers (*end* exclusive): article counts grouped in SQL over the
+    export's own query, then the relevant articles' casualty language and quotes, then the
+    alerts, letters and outcomes streamed once each."""
     f = report_filters(start, end, outlets)
     names = dict(store.outlet_names())
     by: dict[str, OutletStats] = {}
@@ -314,13 +309,24 @@ def build(store: Store, start: datetime, end: datetime, outlets: Iterable[str] =
             by[outlet] = OutletStats(outlet, names.get(outlet, outlet))
         return by[outlet]
 
-    for row in store.coverage_rows(f, "articles"):
-        _add_article(stats(row["outlet"]), row)
+    for row in store.coverage_counts(f, CATEGORIES, CATEGORY_MIN):
+        o = stats(row["outlet"])
+        o.articles += row["articles"]
+        o.relevant += row["relevant"]
+        if row["day"] is not None:
+            o.weeks[_monday(_as_date(row["day"]))] += row["articles"]
+        for c in CATEGORIES:
+            o.categories[c] += row[f"cat:{c}"]
+    for row in store.relevant_texts(f):
+        o = stats(row["outlet"])
+        text = row["text"] or ""
+        _casualty(o, row["title"] or "", text)
+        _sourcing(o, text, row["language"])
 
     data = ReportData(start, end, tuple(outlets), [])
     top: list[tuple[float, int, Example]] = []
     alert_ids: list[int] = []
-    for row in store.coverage_rows(f, "alerts"):
+    for row in store.coverage_rows(replace(f, text="none"), "alerts"):
         stats(row["outlet"]).alerts += 1
         data.alerts += 1
         alert_ids.append(row["alert_id"])
@@ -336,7 +342,7 @@ def build(store: Store, start: datetime, end: datetime, outlets: Iterable[str] =
     data.letters = sum(1 for _ in store.coverage_rows(f, "letters"))
     data.outcomes = Counter(r["kind"] for r in store.coverage_rows(f, "outcomes"))
     data.outlets = sorted(by.values(), key=lambda o: o.name.lower())
-    week, last = _monday(start), _monday(end - timedelta(microseconds=1))
+    week, last = _monday_of(start), _monday_of(end - timedelta(microseconds=1))
     while week <= last:
         data.weeks.append(week)
         week += timedelta(days=7)
@@ -395,7 +401,14 @@ def _bars(
     return _svg(fig)
 
 
-def charts(data: ReportData, t: dict[str, str]) -> dict[str, Markup]:
+def category_labels(language: str) -> dict[str, str]:
+    """Each category's name in the report's language, as the web app shows it, capitalised."""
+    from .letters import LABELS
+
+    return {c: v[:1].upper() + v[1:] for c, v in LABELS[language].items()}
+
+
+def charts(data: ReportData, t: dict[str, str], labels: dict[str, str]) -> dict[str, Markup]:
     names = [o.name for o in data.outlets]
     fig, ax = _figure()
     for o in data.outlets:
@@ -408,7 +421,8 @@ def charts(data: ReportData, t: dict[str, str]) -> dict[str, Markup]:
     cats = [c for c in CATEGORIES if any(o.categories[c] for o in data.outlets)]
     out["categories"] = _bars(
         names,
-        [(c, [o.category_share(c) or 0.0 for o in data.outlets]) for c in cats] or [("", [0.0] * len(names))],
+        [(labels.get(c, c), [o.category_share(c) or 0.0 for o in data.outlets]) for c in cats]
+        or [("", [0.0] * len(names))],
         t["share"],
         True,
     )
@@ -449,6 +463,7 @@ def render_html(data: ReportData, language: str = "en", generated: datetime | No
     if language not in LANGUAGES:
         raise InputError(f"--language: '{language}' is not en or fr")
     t = TEXT[language]
+    labels = category_labels(language)
     return (
         _environment()
         .get_template("report.html")
@@ -458,7 +473,8 @@ def render_html(data: ReportData, language: str = "en", generated: datetime | No
             lang=language,
             categories=[c for c in CATEGORIES if any(o.categories[c] for o in data.outlets)],
             sides=SIDES,
-            charts=charts(data, t) if data.articles else {},
+            labels=labels,
+            charts=charts(data, t, labels) if data.articles else {},
             end_day=(data.end - timedelta(days=1)).date()
             if data.end.time() == datetime.min.time()
             else data.end,

@@ -112,6 +112,9 @@ def test_sections_with_numbers(seeded: dict[str, Any], settings: Settings, tmp_p
     assert "<link" not in html and "<script" not in html.replace("&lt;script", "")
     assert "Coverage report" in html and "Who gets quoted" in html
     assert "<blockquote>Five Palestinians were killed" in html  # an evidence quote
+    # categories by their names, as the web app shows them, not their ids
+    assert '<th title="agentless_casualties">Deaths reported without saying who caused them</th>' in html
+    assert "· Deaths reported without saying who caused them<br>" in html  # the examples
 
 
 def test_numbers_per_outlet(seeded: dict[str, Any], store: Store) -> None:
@@ -126,12 +129,43 @@ def test_numbers_per_outlet(seeded: dict[str, Any], store: Store) -> None:
     assert [e.severity for e in data.examples] == [0.95, 0.9, 0.4]
 
 
+def test_weeks_are_utc_weeks_and_categories_count_relevant_articles_only(store: Store) -> None:
+    """Sunday 23:30 UTC belongs to the week before Monday 00:30 UTC, whatever the zone a time was
+    stored from; a category the model gives an irrelevant article is not counted."""
+    from datetime import date, timedelta, timezone
+
+    from pipeline.config import load_feeds
+    from pipeline.demo import DEMO_FEEDS
+    from pipeline.records import Extracted, Score
+
+    store.sync_outlets(load_feeds(DEMO_FEEDS, "http://127.0.0.1:1"))
+    sunday = datetime(2024, 10, 13, 23, 30, tzinfo=UTC)
+    toronto = timezone(timedelta(hours=-4))
+    cases = [  # published, relevant
+        (sunday, True),
+        (datetime(2024, 10, 13, 20, 40, tzinfo=toronto), True),  # Monday 00:40 UTC
+        (sunday - timedelta(days=1), False),
+    ]
+    for i, (published, relevant) in enumerate(cases):
+        url = f"http://127.0.0.1:1/w{i}"
+        doc = Extracted(url, f"Story {i}", "Some text.", language="en")
+        aid = store.save_article("maple-ledger", url, doc, "", published, None)
+        cats = {"loaded_language": 0.8}
+        store.save_score(aid, Score(str(aid), relevant, 0.9 if relevant else 0.1, cats, False, None, 0.0))
+    data = build(store, datetime(2024, 10, 1, tzinfo=UTC), datetime(2024, 11, 1, tzinfo=UTC))
+    (o,) = data.outlets
+    assert o.articles == 3 and o.relevant == 2
+    assert dict(o.weeks) == {date(2024, 10, 7): 2, date(2024, 10, 14): 1}
+    assert o.categories["loaded_language"] == 2
+
+
 def test_french_report(seeded: dict[str, Any], settings: Settings, tmp_path: Path) -> None:
     html = _report(settings, tmp_path, "--language", "fr")
     assert '<html lang="fr">' in html
     assert "Rapport de couverture" in html and "Qui est cité" in html and "Méthode" in html
     assert "Lettre publiée" in html
     assert _cell(html, "total-articles") == "3"
+    assert ">Des morts rapportées sans dire qui les a causées</th>" in html
 
 
 def test_empty_period_is_a_clear_valid_report(

@@ -1,18 +1,28 @@
 """Queries behind ``mediawatch report``: the export's own queries and filters (so the report's
-totals equal the export's rows), plus the funnel count the export has no dataset for."""
+totals equal the export's rows), aggregated in SQL, plus the funnel count the export has no
+dataset for."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, case, cast, func, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from .base import StoreBase
-from .exports import ExportFilters, stream
+from .exports import BATCH, QUERIES, ExportFilters, stream
 from .schema import Claim
 
 CHUNK = 500  # ids per IN (...) list
+
+
+def _day(column: Any, dialect: str) -> ColumnElement[Any]:
+    """The UTC calendar day of a stored time, as the database spells dates."""
+    if dialect == "postgresql":
+        return cast(func.timezone("UTC", column), Date())
+    return func.date(column)  # SQLite keeps UTC text; date() reads its first ten characters
 
 
 class CoverageStore(StoreBase):
@@ -20,6 +30,45 @@ class CoverageStore(StoreBase):
         """Rows of the export *dataset* for *filters*, streamed in id order (the export's query)."""
         with self.session() as s:
             yield from stream(s, dataset, filters)
+
+    def coverage_counts(
+        self, filters: ExportFilters, categories: Sequence[str], category_min: float
+    ) -> list[dict[str, Any]]:
+        """The export's article rows for *filters*, counted per outlet and UTC day of publication
+        (undated articles: day None): ``articles``, ``relevant``, and ``cat:<c>`` = relevant
+        articles whose latest score gives category *c* at least *category_min*. One grouped
+        query over the export's own SELECT, so the counts equal its rows."""
+        with self.session() as s:
+            dialect = s.get_bind().dialect.name
+            rows = QUERIES["articles"](replace(filters, text="none"), dialect).order_by(None).subquery()
+            relevant = rows.c.relevant.is_(True)
+
+            def count(cond: ColumnElement[bool]) -> ColumnElement[Any]:
+                return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+            day = _day(rows.c.published, dialect).label("day")
+            cats = [
+                count(relevant & (rows.c.score_categories[c].as_float() >= category_min)).label(f"cat:{c}")
+                for c in categories
+            ]
+            q = select(
+                rows.c.outlet, day, func.count().label("articles"), count(relevant).label("relevant"), *cats
+            ).group_by(rows.c.outlet, day)
+            return [dict(r) for r in s.execute(q).mappings()]
+
+    def relevant_texts(self, filters: ExportFilters) -> Iterator[dict[str, Any]]:
+        """``outlet``, ``title``, ``text`` and ``language`` of the export's relevant article rows
+        for *filters*, streamed: what casualty language and sourcing are counted from."""
+        with self.session() as s:
+            dialect = s.get_bind().dialect.name
+            rows = QUERIES["articles"](replace(filters, text="full"), dialect).subquery()
+            q = (
+                select(rows.c.outlet, rows.c.title, rows.c.text, rows.c.language)
+                .where(rows.c.relevant.is_(True))
+                .execution_options(yield_per=BATCH)
+            )
+            for r in s.execute(q).mappings():
+                yield dict(r)
 
     def claimed_alert_count(self, alert_ids: Iterable[int]) -> int:
         """How many of *alert_ids* at least one responder claimed."""
