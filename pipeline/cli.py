@@ -6,8 +6,6 @@ Errors a user can fix print one line (``mediawatch: error: FILE:LINE: ...``) and
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -42,6 +40,10 @@ def settings_of(ctx: click.Context) -> Settings:
         from .settings import load_settings
 
         obj["settings"] = load_settings()
+        if obj["settings"].log_format != "text":
+            from .logs import use_format
+
+            use_format(obj["settings"].log_format)
     return obj["settings"]  # type: ignore[no-any-return]
 
 
@@ -87,17 +89,25 @@ def main(ctx: click.Context, verbose: bool) -> None:
       mediawatch demo            # bundled demo site -> full cycle -> web app
       mediawatch run --once      # one cycle over feeds.yaml
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    from .logs import configure
+
+    configure(verbose)  # key=value text; settings_of() switches to JSON if log_format says so
 
 
 def _register() -> None:
-    from .commands import data, ops, people, pipeline_cmds, report_cmd, rules_cmd, search_cmd, web
+    from .commands import (
+        data,
+        ops,
+        people,
+        pipeline_cmds,
+        report_cmd,
+        rules_cmd,
+        search_cmd,
+        service_cmd,
+        web,
+    )
 
-    for module in (pipeline_cmds, data, ops, web, rules_cmd, people, search_cmd, report_cmd):
+    for module in (pipeline_cmds, data, ops, web, rules_cmd, people, search_cmd, report_cmd, service_cmd):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -17,6 +17,7 @@ from . import __version__
 from .errors import ConfigError
 
 DEFAULT_CONTACT = "mediawatch-admin@example.org"
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  # a local time of day
 QUERY_SECRET = re.compile(r"\b(password|passwd|pass|pwd)=[^&]*", re.I)
 
 
@@ -166,6 +167,43 @@ class Settings(BaseSettings):
         default=None, description="Where SQLite backups go (default: data_dir/backups)."
     )
     backup_keep: int = Field(default=7, ge=1, description="Backups kept; older ones are deleted.")
+    backup_time: str = Field(default="02:30", pattern=HHMM, description="Local time of the nightly backup.")
+    retrain_time: str = Field(
+        default="03:30", pattern=HHMM, description="Local time of the nightly gated retraining."
+    )
+    nightly_retrain: bool = Field(
+        default=True, description="Retrain nightly (kept only if validation macro-F1 does not drop)."
+    )
+    retention_time: str = Field(
+        default="04:30", pattern=HHMM, description="Local time of the nightly retention clean-up."
+    )
+    report_time: str = Field(
+        default="06:00",
+        pattern=HHMM,
+        description="Local time of the weekly (Monday) and monthly (1st) coverage reports.",
+    )
+    process_interval_minutes: int = Field(
+        default=5, ge=1, description="How often `mediawatch run` processes new entries."
+    )
+    revisit_interval_minutes: int = Field(
+        default=15, ge=1, description="How often `mediawatch run` looks for articles due a revisit."
+    )
+    notice_interval_minutes: int = Field(
+        default=5, ge=1, description="How often urgent alerts, digests and reminders are checked."
+    )
+    misfire_grace_minutes: int = Field(
+        default=15, ge=1, description="A job late by more than this skips to its next time (and lags)."
+    )
+    runs_keep_days: int = Field(default=90, ge=1, description="Days rows of the runs table are kept.")
+    heartbeat_seconds: float = Field(
+        default=30.0, gt=0, description="How often the scheduler says it is alive; /healthz allows 3 beats."
+    )
+    lock_retry_seconds: float = Field(
+        default=10.0, gt=0, description="How often a standby `mediawatch run` tries to take over."
+    )
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""), description="Bearer token /metrics requires (empty: no token)."
+    )
 
     # -- distributed mode (`mediawatch worker`): empty redis_url means embedded, one process
     redis_url: str = Field(

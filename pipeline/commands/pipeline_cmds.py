@@ -23,9 +23,19 @@ if TYPE_CHECKING:
 @click.option(
     "--feeds", "feeds_file", type=click.Path(path_type=Path), help="Feeds file (default: settings)."
 )
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="If another `run` holds the scheduler lock, exit (code 2) instead of waiting as a standby.",
+)
 @click.pass_context
-def run(ctx: click.Context, once: bool, feeds_file: Path | None) -> None:
-    """Poll feeds, extract, score and raise alerts; every few minutes unless --once.
+def run(ctx: click.Context, once: bool, feeds_file: Path | None, no_wait: bool) -> None:
+    """Poll feeds, extract, score and raise alerts: with --once one cycle, otherwise a service.
+
+    The service runs scheduled jobs (polls, processing, revisits, notices, reports, gated
+    retraining, retention, backups) with its job store in the database. One process per
+    database schedules; another waits as a standby and takes over when it stops (or exits with
+    --no-wait). SIGTERM or Ctrl-C: the running job finishes, then exit 0.
 
     \b
     Example:
@@ -33,17 +43,20 @@ def run(ctx: click.Context, once: bool, feeds_file: Path | None) -> None:
       MEDIAWATCH_POLL_INTERVAL_MINUTES=10 mediawatch run
     """
     from ..orchestrate import build, run_cycle
-    from ..scheduler import run_forever
 
     settings = settings_of(ctx)
     with opened_store(settings) as store:
-        p = build(settings, store, feeds_file)
         if once:
+            p = build(settings, store, feeds_file)
             with step_progress() as progress:
                 stats = run_cycle(p, progress)
             click.echo(" ".join(f"{k}={v}" for k, v in sorted(stats.items())) or "nothing to do")
         else:
-            run_forever(p)
+            from ..logs import service_logging
+            from ..service import run_service
+
+            service_logging()
+            run_service(settings, store, feeds_file, wait=not no_wait)
 
 
 @click.command()

@@ -27,7 +27,7 @@ from ..settings import Settings
 from ..store import Store
 from ..store.users import LastAdminError, UserView
 from ..store.workspace import STATUSES, VISIBLE_TO_RESPONDERS, NotFoundError, TransitionError
-from . import account, reports, responder, search, triage
+from . import account, health, reports, responder, search, triage
 from . import exports as export_views
 from .auth import Analyst, LoginRequiredError, Responder, csrf_protect, who
 from .highlight import group_evidence, highlight, word_diff
@@ -128,6 +128,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     _pages(app, store, templates)
     _source_views(app, store, settings, templates)
     _stored_pages(app, store)
+    app.include_router(health.router(store, settings))  # /healthz, /metrics: no sign-in
     _api(app, store)
     triage.register(app, store, settings, templates)
     responder.register(app, store, settings, templates)
@@ -372,11 +373,6 @@ def _source_views(app: FastAPI, store: Store, settings: Settings, templates: Jin
 
 
 def _api(app: FastAPI, store: Store) -> None:
-    @app.get("/healthz")
-    def healthz() -> dict[str, Any]:
-        """Liveness for monitoring: no data, only whether the database answers and its schema."""
-        return {"status": "ok", "schema": store.schema_revision()}
-
     @app.get("/api/alerts")
     def api_alerts(
         user: Responder,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from pipeline.store import search
 from pipeline.store.schema import Base
+from pipeline.store.service import include_name
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -19,7 +19,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
-    include_name=search.include_name,  # the full-text index is raw SQL, not in the metadata
+    include_name=include_name,  # not the full-text index (raw SQL), nor APScheduler's job table
 )
 with context.begin_transaction():
     context.run_migrations()
