@@ -1,12 +1,16 @@
 """Wires the stages to the store: one cycle = poll due sources, process new entries, revisit.
 
-Network work runs in a thread pool; every database write happens on the calling thread.
+Each stage is built from per-item steps (``poll_source``, ``store_entry``, ``score_articles``,
+``revisit_article``) that the embedded cycle runs here and the distributed worker's tasks
+(``pipeline.distributed.tasks``) run one item at a time. In the embedded cycle network work runs
+in a thread pool and every database write happens on the calling thread.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,18 +23,20 @@ from .config import FeedsConfig, load_feeds
 from .errors import ConfigError
 from .fetch import Fetcher, policy_for
 from .letters import LetterTemplates, TalkingPoints, load_talking_points
-from .polite import Deferred, HostPool
+from .polite import DEFER_AFTER, Deferred, HostPool, host_of
 from .poll import Poller
-from .records import Extracted, FetchResult, ScoreInput, Selectors
+from .records import Extracted, FetchResult, Score, ScoreInput, Selectors
 from .robots import RobotsCache
 from .rules import RuleSet, load_rules
 from .score import Scorer, build_scorer
 from .settings import Settings
 from .store import Store
-from .store.views import PendingEntry, WireCopy
+from .store.quarantine import ScoringItem
+from .store.views import DueSource, PendingEntry, RevisitTarget, WireCopy
 
 log = logging.getLogger(__name__)
 CLUSTER_WINDOW = timedelta(days=3)
+COPIES_RELOAD = timedelta(hours=1)
 Progress = Callable[[str, int, int], None]
 
 
@@ -47,6 +53,8 @@ class Pipeline:
     stats: dict[str, int] = field(default_factory=dict)
     copies: cluster.CopyIndex = field(default_factory=cluster.CopyIndex)
     rng: random.Random = field(default_factory=random.Random)
+    copies_upto: int = 0  # the highest article id in ``copies``
+    copies_loaded: datetime | None = None
     _scorer: Scorer | None = None
 
     @property
@@ -109,17 +117,33 @@ def poll_sources(p: Pipeline, now: datetime) -> None:
     Poller(p.settings, p.store, p.fetcher, p.count, p.rng).poll_due(now)
 
 
-def _article_info(doc: Extracted, entry: PendingEntry, url: str, wire: WireCopy | None) -> ArticleInfo:
+def poll_source(p: Pipeline, source: DueSource, now: datetime) -> None:
+    """Poll one source (a worker's poll task): wait for the host's turn, fetch, record the
+    outcome and the next check. A host that asked us to wait long is not asked at all."""
+    poller = Poller(p.settings, p.store, p.fetcher, p.count, p.rng)
+    blocked = p.fetcher.spacer.blocked_for(host_of(source.url))
+    outcome: FetchResult | Deferred = (
+        Deferred(blocked)
+        if blocked > DEFER_AFTER
+        else p.fetcher.get(source.url, source.etag, source.last_modified, kind="feed")
+    )
+    p.count("polls")
+    rec = poller._outcome(source, outcome, now)
+    moved = p.store.record_poll(source.id, rec, p.settings.redirect_moves_after)
+    if moved:
+        log.warning("source moved id=%s to=%s (permanent redirects)", source.id, moved)
+        p.count("sources_moved")
+
+
+def _article_info(item: ScoringItem, wire: WireCopy | None) -> ArticleInfo:
     return ArticleInfo(
-        title=doc.title or entry.title,
-        text=doc.text,
-        url=url,
-        published=entry.published_at,
-        language=doc.language or "en",
-        wire_agency=(wire.agency if wire else None) or cluster.wire_agency(doc.text, doc.authors),
-        republishers=tuple(
-            dict.fromkeys(m.outlet_name for m in wire.copies if m.outlet_id != entry.outlet_id)
-        )
+        title=item.title,
+        text=item.text,
+        url=item.url,
+        published=item.published_at,
+        language=item.language or "en",
+        wire_agency=(wire.agency if wire else None) or cluster.wire_agency(item.text, item.authors),
+        republishers=tuple(dict.fromkeys(m.outlet_name for m in wire.copies if m.outlet_id != item.outlet_id))
         if wire
         else (),
     )
@@ -127,30 +151,35 @@ def _article_info(doc: Extracted, entry: PendingEntry, url: str, wire: WireCopy 
 
 def process_entries(p: Pipeline, progress: Progress | None = None) -> None:
     """Fetch pages politely (robots.txt, per-host limits); extract and store each as it arrives;
-    then score the batch. One article's failure marks its entry and never stops the others."""
+    then score the batch. One article's failure marks its entry (and quarantines it, for an
+    admin to replay) and never stops the others."""
     pending = p.store.pending_entries(p.settings.max_entries_per_cycle)
     if pending:
         _load_copies(p)
-    scored: list[tuple[int, PendingEntry, Extracted]] = []
+    scored: list[ScoringItem] = []
     pool = HostPool(p.fetcher.spacer, p.settings.workers, p.settings.per_host_connections)
     for i, (entry, page) in enumerate(pool.run(pending, lambda e: e.url, p.fetch_page)):
         try:
-            outcome = _store_article(p, entry, page)
+            outcome = store_entry(p, entry, page)
         except Exception as exc:  # a bug or hostile page: keep the entry, say why
             log.exception("article failed entry=%s url=%s", entry.id, entry.url)
-            p.store.mark_entry(entry.id, "failed", error=f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            p.store.quarantine("fetch", entry.id, {"entry_id": entry.id}, error, traceback.format_exc(), 1)
             p.count("article_errors")
             outcome = None
         if outcome is not None:
             scored.append(outcome)
         if progress:
             progress("articles", i + 1, len(pending))
-    _score_and_alert(p, scored)
+    score_articles(p, scored)
 
 
-def _store_article(
-    p: Pipeline, entry: PendingEntry, page: FetchResult | Deferred
-) -> tuple[int, PendingEntry, Extracted] | None:
+def store_entry(p: Pipeline, entry: PendingEntry, page: FetchResult | Deferred) -> ScoringItem | None:
+    """Extract a fetched page and store its article (or note why not); returns what to score.
+
+    Safe to run again for the same entry: an article already stored under the URL that no entry
+    owns yet (a worker died between storing it and marking its entry) is taken over, not
+    counted as a duplicate."""
     if isinstance(page, Deferred) or not page.ok:
         _page_failed(p, entry, page)
         return None
@@ -159,22 +188,34 @@ def _store_article(
     doc.text, partial = partial_text(doc, entry.summary)
     url = _article_url(doc.canonical_url, page.final_url)
     existing = p.store.article_id_for_url(url)
-    if existing is not None:
+    if existing is not None and p.store.article_owner(existing) not in (None, entry.id):
         p.store.mark_entry(entry.id, "duplicate", article_id=existing)
         p.count("duplicates")
         return None
-    agency = cluster.wire_agency(doc.text, doc.authors)
-    article_id = p.store.save_article(
-        entry.outlet_id, url, doc, entry.summary, entry.published_at, agency, partial
-    )
-    if p.settings.keep_raw_pages:
-        p.store.save_raw_page(article_id, page.final_url, page.body, page.status, page.content_type)
-    if doc.status == "ok":
-        _cluster(p, article_id, doc.text)
+    if existing is not None:
+        article_id = existing
+    else:
+        agency = cluster.wire_agency(doc.text, doc.authors)
+        article_id = p.store.save_article(
+            entry.outlet_id, url, doc, entry.summary, entry.published_at, agency, partial
+        )
+        if p.settings.keep_raw_pages:
+            p.store.save_raw_page(article_id, page.final_url, page.body, page.status, page.content_type)
+        if doc.status == "ok":
+            _cluster(p, article_id, doc.text)
     p.store.mark_entry(entry.id, "processed", article_id=article_id)
     p.count("articles")
     p.count("partial", int(partial is not None))
-    return article_id, entry, doc
+    return ScoringItem(
+        article_id,
+        entry.outlet_id,
+        entry.canonical_url,
+        doc.title or entry.title,
+        doc.text,
+        doc.language,
+        list(doc.authors),
+        entry.published_at,
+    )
 
 
 def partial_text(doc: Extracted, summary: str) -> tuple[str, str | None]:
@@ -240,60 +281,85 @@ def _cluster(p: Pipeline, article_id: int, text: str) -> None:
 def _load_copies(p: Pipeline) -> None:
     """Index the stories of the last few days once per cycle, for wire-copy matching."""
     p.copies = cluster.CopyIndex()
-    since = datetime.now(UTC) - CLUSTER_WINDOW
-    p.copies.add_many((article_id, text) for article_id, text, _c in p.store.recent_for_clustering(since))
+    now = datetime.now(UTC)
+    rows = p.store.recent_for_clustering(now - CLUSTER_WINDOW)
+    p.copies.add_many((article_id, text) for article_id, text, _c in rows)
+    p.copies_upto = max((r[0] for r in rows), default=0)
+    p.copies_loaded = now
 
 
-def _score_and_alert(p: Pipeline, batch: list[tuple[int, PendingEntry, Extracted]]) -> None:
-    items = [
-        ScoreInput(str(aid), doc.title or e.title, doc.text, language=doc.language) for aid, e, doc in batch
-    ]
-    for (article_id, entry, doc), score in zip(batch, p.scorer.score_many(items), strict=True):
-        score_id = p.store.save_score(article_id, score)
-        p.count("scored")
-        p.count("relevant", int(score.relevant))
-        if score.alert and (earlier := p.store.cluster_alert(article_id)) is not None:
-            p.store.note_wire_copy(earlier, article_id)  # one alert per wire story
-            p.count("wire_copies_joined")
-            continue
-        outlet = p.feeds.outlet(entry.outlet_id).model_dump(mode="json")
-        info = _article_info(doc, entry, entry.canonical_url, p.store.wire_copy(article_id))
-        draft = draft_alert(score, info, outlet, p.templates, p.points)
-        cap = outlet["letters"].get("cap") or p.settings.letter_cap
-        if draft is not None and p.store.create_alert(article_id, score_id, draft, cap) is not None:
-            p.count("alerts")
-            p.store.watch_article(article_id, p.settings.revisit_schedule_hours)
-        elif p.rng.random() < p.settings.revisit_sample:
-            p.store.watch_article(article_id, p.settings.revisit_schedule_hours)
+def refresh_copies(p: Pipeline) -> None:
+    """A long-lived worker's index: add the articles others stored since the last look, and
+    start again from the window every hour (so it never grows past it)."""
+    now = datetime.now(UTC)
+    if p.copies_loaded is None or now - p.copies_loaded > COPIES_RELOAD:
+        _load_copies(p)
+        return
+    rows = p.store.clustering_texts_after(p.copies_upto, now - CLUSTER_WINDOW)
+    p.copies.add_many(rows)
+    p.copies_upto = max((r[0] for r in rows), default=p.copies_upto)
+
+
+def score_articles(p: Pipeline, batch: list[ScoringItem]) -> None:
+    """Score stored articles (one model call for the batch) and raise their alerts.
+    Safe to run again: a score is stored once per article, model and text, an alert once per
+    article (and once per wire story)."""
+    items = [ScoreInput(str(i.article_id), i.title, i.text, language=i.language) for i in batch]
+    for item, score in zip(batch, p.scorer.score_many(items), strict=True):
+        alert_article(p, item, score)
+
+
+def alert_article(p: Pipeline, item: ScoringItem, score: Score) -> None:
+    score_id = p.store.save_score(item.article_id, score)
+    p.count("scored")
+    p.count("relevant", int(score.relevant))
+    if score.alert and (earlier := p.store.cluster_alert(item.article_id)) is not None:
+        p.store.note_wire_copy(earlier, item.article_id)  # one alert per wire story
+        p.count("wire_copies_joined")
+        return
+    outlet = p.feeds.outlet(item.outlet_id).model_dump(mode="json")
+    info = _article_info(item, p.store.wire_copy(item.article_id))
+    draft = draft_alert(score, info, outlet, p.templates, p.points)
+    cap = outlet["letters"].get("cap") or p.settings.letter_cap
+    if draft is not None and p.store.create_alert(item.article_id, score_id, draft, cap) is not None:
+        p.count("alerts")
+        p.store.watch_article(item.article_id, p.settings.revisit_schedule_hours)
+    elif p.rng.random() < p.settings.revisit_sample:
+        p.store.watch_article(item.article_id, p.settings.revisit_schedule_hours)
 
 
 def revisit_articles(p: Pipeline, now: datetime) -> None:
     """Fetch watched articles whose scheduled re-fetch has come; store what changed."""
-    schedule = p.settings.revisit_schedule_hours
     for target in p.store.revisit_targets(now):
-        page = p.fetch_page(target.url)
-        doc = p.extract(page, target.outlet_id) if page.ok else None
-        if doc is None or doc.status != "ok" or _teaser_of(doc, target.text):
-            p.store.record_revisit(target.article_id, schedule, None)
-            p.count("revisit_errors")
-            continue
-        text, partial = partial_text(doc, target.summary)
-        rev = revisit.compare(target.title, target.text, doc.title, text)
-        outcome = p.store.record_revisit(
-            target.article_id, schedule, (doc.title, text, rev.diff, rev.correction_note), partial
+        revisit_article(p, target)
+
+
+def revisit_article(p: Pipeline, target: RevisitTarget) -> None:
+    """Fetch one watched article again and store what changed (moves it to its next step)."""
+    schedule = p.settings.revisit_schedule_hours
+    page = p.fetch_page(target.url)
+    doc = p.extract(page, target.outlet_id) if page.ok else None
+    if doc is None or doc.status != "ok" or _teaser_of(doc, target.text):
+        p.store.record_revisit(target.article_id, schedule, None)
+        p.count("revisit_errors")
+        return
+    text, partial = partial_text(doc, target.summary)
+    rev = revisit.compare(target.title, target.text, doc.title, text)
+    outcome = p.store.record_revisit(
+        target.article_id, schedule, (doc.title, text, rev.diff, rev.correction_note), partial
+    )
+    if outcome.changed and p.settings.keep_raw_pages:
+        p.store.save_raw_page(
+            target.article_id,
+            page.final_url,
+            page.body,
+            page.status,
+            page.content_type,
+            outcome.version_id,
         )
-        if outcome.changed and p.settings.keep_raw_pages:
-            p.store.save_raw_page(
-                target.article_id,
-                page.final_url,
-                page.body,
-                page.status,
-                page.content_type,
-                outcome.version_id,
-            )
-        p.count("revisits")
-        p.count("articles_changed", int(outcome.changed))
-        p.count("candidate_outcomes", int(outcome.outcome_id is not None))
+    p.count("revisits")
+    p.count("articles_changed", int(outcome.changed))
+    p.count("candidate_outcomes", int(outcome.outcome_id is not None))
 
 
 def _teaser_of(doc: Extracted, stored: str) -> bool:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from .fetch import HostSpacer
 
 POLL_S = 0.25  # the dispatcher looks at the stop flag at least this often
+DEFER_AFTER = 30.0  # seconds: a host blocked (Retry-After) longer than this is not waited for
 J = TypeVar("J")
 R = TypeVar("R")
 
@@ -45,7 +46,7 @@ class _State(Generic[J, R]):
 
 class HostPool:
     def __init__(
-        self, spacer: HostSpacer, max_workers: int, per_host: int, defer_after: float = 30.0
+        self, spacer: HostSpacer, max_workers: int, per_host: int, defer_after: float = DEFER_AFTER
     ) -> None:
         self.spacer = spacer
         self.max_workers = max_workers

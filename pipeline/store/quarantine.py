@@ -49,7 +49,9 @@ def _leased(task: str, item: Any) -> Any:
 
 class QuarantineStore(StoreBase):
     # -- leases -----------------------------------------------------------------------------
-    def lease_items(self, task: str, item_ids: list[int], now: datetime, lease: timedelta) -> list[tuple[int, str]]:
+    def lease_items(
+        self, task: str, item_ids: list[int], now: datetime, lease: timedelta
+    ) -> list[tuple[int, str]]:
         """Lease each item that has no live lease; return ``(item_id, token)`` for those leased.
         An expired lease is taken over with a new token (its old message, if it ever runs,
         then finds the lease is no longer its own and does nothing)."""
@@ -218,6 +220,16 @@ class QuarantineStore(StoreBase):
                 e.submitted_by,
             )
             return entry, e.status, e.article_id
+
+    def article_owner(self, article_id: int) -> int | None:
+        """The entry that stored the article (None: none yet, its worker died before saying so)."""
+        with self.session() as s:
+            return s.scalar(
+                select(Entry.id)
+                .where(Entry.article_id == article_id, Entry.status == "processed")
+                .order_by(Entry.id)
+                .limit(1)
+            )
 
     def has_score(self, article_id: int) -> bool:
         with self.session() as s:
