@@ -105,9 +105,22 @@ def _register() -> None:
         search_cmd,
         service_cmd,
         web,
+        worker_cmd,
     )
 
-    for module in (pipeline_cmds, data, ops, web, rules_cmd, people, search_cmd, report_cmd, service_cmd):
+    modules = (
+        pipeline_cmds,
+        data,
+        ops,
+        web,
+        rules_cmd,
+        people,
+        search_cmd,
+        report_cmd,
+        service_cmd,
+        worker_cmd,
+    )
+    for module in modules:
         for command in module.COMMANDS:
             main.add_command(command)
 

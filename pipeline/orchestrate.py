@@ -93,10 +93,15 @@ class Pipeline:
 
 
 def build(
-    settings: Settings, store: Store, feeds_file: Path | None = None, base_url: str | None = None
+    settings: Settings,
+    store: Store,
+    feeds_file: Path | None = None,
+    base_url: str | None = None,
+    sync: bool = True,
 ) -> Pipeline:
-    """Load and validate the configuration files, then sync outlets into the store.
-    (Rules are validated here too; the trained models load when first needed.)"""
+    """Load and validate the configuration files, then sync outlets into the store (unless
+    *sync* is off: workers leave that to the scheduler). (Rules are validated here too; the
+    trained models load when first needed.)"""
     feeds = load_feeds(feeds_file or settings.feeds_file, base_url)
     fetcher = Fetcher(policy_for(settings), pool_size=settings.workers)
     pipeline = Pipeline(
@@ -109,7 +114,8 @@ def build(
         points=load_talking_points(settings.alerts_dir / "talking_points.yaml"),
         rules=load_rules(settings.alerts_dir / "rules.yaml"),
     )
-    store.sync_outlets(feeds)
+    if sync:
+        store.sync_outlets(feeds)
     return pipeline
 
 

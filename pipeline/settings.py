@@ -209,6 +209,17 @@ class Settings(BaseSettings):
     redis_url: str = Field(
         default="", description="Redis for Celery and shared per-host limits, e.g. redis://127.0.0.1:6379/0."
     )
+    task_lease_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="Distributed: how long a task may wait and run before its work is handed out again.",
+    )
+    task_max_attempts: int = Field(
+        default=5, ge=1, description="Distributed: starts without finishing (workers lost) before quarantine."
+    )
+    task_max_retries: int = Field(
+        default=10, ge=0, description="Distributed: retries (exponential backoff, jitter) of transient errors."
+    )
 
     @field_validator("contact")
     @classmethod
