@@ -1,4 +1,4 @@
-"""Real processes: `mediawatch serve` and `mediawatch demo` answer on localhost; the scheduler."""
+"""Real processes: `mediawatch serve` and `mediawatch demo` answer on localhost; the scheduler's jobs."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ import requests
 
 from pipeline.demo import DEMO_FEEDS
 from pipeline.demo.server import LocalSite
-from pipeline.orchestrate import build
-from pipeline.scheduler import MISFIRE_GRACE_SECONDS, make_scheduler
+from pipeline.service import job_specs, jobs, make_scheduler, sync_jobs
 from pipeline.settings import Settings
 from pipeline.store import Store
 from pipeline.store.migrate import head_revision
@@ -116,24 +115,47 @@ def test_serve_answers_on_its_port(env: dict[str, str], process: list[subprocess
     assert added.returncode == 0, added.stderr
     port = _start(process, env, "serve")
     base = f"http://127.0.0.1:{port}"
-    health = _wait_for(f"{base}/healthz").json()
-    assert health["status"] == "ok" and health["schema"] == head_revision()
+    health = _wait_for(f"{base}/healthz")
+    # the database answers, but no `mediawatch run` keeps the jobs going: not healthy, and why
+    assert health.status_code == 503
+    assert health.json()["schema"] == head_revision() and health.json()["database"] == "ok"
+    assert health.json()["problems"] == ["scheduler: no `mediawatch run` has run on this database"]
     assert requests.get(f"{base}/api/alerts", timeout=5).status_code == 401
     web = _sign_in(base, "boss@example.org", "a long enough password")
     assert web.get(f"{base}/alerts", timeout=5).text.count("No alerts") == 1
 
 
-def test_scheduled_job_runs_one_cycle_at_a_time(settings: Settings, demo_site: LocalSite) -> None:
+def test_jobs_live_in_the_database_one_at_a_time_with_grace_in_minutes(
+    settings: Settings, demo_site: LocalSite
+) -> None:
     store = Store.open(settings.db_url)
-    p = build(settings, store, DEMO_FEEDS, base_url=demo_site.base_url)
-    scheduler = make_scheduler(p)
-    job = scheduler.get_job("cycle")
-    assert job is not None
-    assert job.max_instances == 1 and job.coalesce is True
-    assert job.misfire_grace_time == MISFIRE_GRACE_SECONDS >= 60
-    assert job.trigger.interval.total_seconds() == settings.poll_interval_minutes * 60
-    job.func(*job.args)  # what the scheduler calls: one full cycle
-    assert store.counts()["articles"] == 19
+    scheduler = make_scheduler(settings, store)
+    scheduler.start(paused=True)
+    sync_jobs(scheduler, settings)
+    scheduler.shutdown(wait=False)
+    stored = store.job_schedule()  # read back from APScheduler's table, not from memory
+    assert set(stored) == {s.id for s in job_specs(settings)} == set(jobs.JOB_NAMES)
+    again = make_scheduler(settings, store)  # a second process sees the same jobs
+    again.start(paused=True)
+    for job in again.get_jobs():
+        assert job.max_instances == 1 and job.coalesce is True
+        assert job.misfire_grace_time == settings.misfire_grace_minutes * 60 >= 60
+        assert not job.args and not job.kwargs  # nothing pickled but the function's name
+    poll = again.get_job("poll")
+    assert poll is not None and poll.trigger.interval.total_seconds() == settings.poll_interval_minutes * 60
+    assert poll.func_ref == "pipeline.service.jobs:poll"
+    again.shutdown(wait=False)
+
+    jobs.install(jobs.Context(settings, store, DEMO_FEEDS, demo_site.base_url))
+    try:
+        assert jobs.poll()["polls"] == 4  # what the scheduler calls
+        done = jobs.process()
+    finally:
+        jobs.install(None)
+    assert done["articles"] == store.counts()["articles"] == 19 and done["http_200"] >= 19
+    last = store.last_runs(("poll", "process"))
+    assert last["poll"]["status"] == last["process"]["status"] == "ok"
+    assert store.job_totals()["process"]["articles"] == 19
     store.close()
 
 

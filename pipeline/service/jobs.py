@@ -101,6 +101,9 @@ def _context() -> Context:
 def run_job(kind: str, body: Callable[[Context], Stats]) -> Stats:
     """Run *body*, recorded in the runs table as *kind*; log and record errors, never raise."""
     ctx = _context()
+    if ctx.stopping.is_set():  # queued behind the job that was running at SIGTERM
+        log.info("job not started job=%s: the service is stopping", kind)
+        return {}
     try:
         run_id = ctx.store.start_run(kind)
     except Exception:  # the database is away: APScheduler tries again at the next time

@@ -2,9 +2,10 @@
 
 Start-up: take the scheduler lock (or wait as a standby, naming the holder, and take over when
 it goes away); record this process in the runs table; start the scheduler paused, bring the
-stored jobs in line with the settings (a job whose trigger is unchanged keeps its stored next
-run time, so a weekly report missed while the service was down runs on restart within the misfire
-grace); resume. The main thread then beats (heartbeat row, lock check) until SIGTERM or Ctrl-C.
+stored jobs in line with the settings (polling and processing start at once; a daily, weekly or
+monthly job whose trigger is unchanged keeps its stored next run time, so one missed during a
+short stop runs on restart within the misfire grace); resume. The main thread then beats
+(heartbeat row, lock check) until SIGTERM or Ctrl-C.
 
 Stop: no job starts any more; the running job finishes (entry processing stops after its current
 chunk and leaves the rest pending); the scheduler shuts down; the lock is released; exit 0.
@@ -97,7 +98,9 @@ def _same(a: BaseTrigger, b: BaseTrigger) -> bool:
 
 
 def sync_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
-    """Make the stored jobs those of *settings*; unchanged ones keep their next run time."""
+    """Make the stored jobs those of *settings*. Polling, processing, revisits and notices run
+    at once; the daily, weekly and monthly jobs keep their stored next run time when their
+    trigger is unchanged (one missed during a short stop runs within the misfire grace)."""
     specs = {s.id: s for s in job_specs(settings)}
     grace = settings.misfire_grace_minutes * 60
     for job in scheduler.get_jobs():
@@ -112,10 +115,10 @@ def sync_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
             "max_instances": 1,
             "misfire_grace_time": grace,
         }
-        if stored is not None and _same(stored.trigger, spec.trigger):
-            scheduler.modify_job(spec.id, func=spec.func, args=(), kwargs={}, **options)
-            continue
         when = {"next_run_time": datetime.now(UTC)} if spec.start_now else {}
+        if stored is not None and _same(stored.trigger, spec.trigger):
+            scheduler.modify_job(spec.id, func=spec.func, args=(), kwargs={}, **options, **when)
+            continue
         scheduler.add_job(
             spec.func, spec.trigger, id=spec.id, name=spec.id, replace_existing=True, **options, **when
         )
@@ -146,10 +149,10 @@ class Service:
         """Block until stopped; returns normally after a clean stop."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.stop)
+        self.context.pipeline()  # feeds.yaml and rules are checked now, not at the first job
         if not self._take_lock():
             return
         jobs.install(self.context)
-        self.context.pipeline()  # feeds.yaml and rules are checked now, not at the first job
         service_id = self.store.start_service(whoami(), jobs.JOB_NAMES)
         scheduler = make_scheduler(self.settings, self.store)
         scheduler.start(paused=True)
