@@ -4,8 +4,9 @@ like in a period, what the team did about it and what changed, as one self-conta
 
 The totals come from the export's own queries and filters (``pipeline.store.exports``), so the
 report's article and alert counts equal the rows of ``mediawatch export`` for the same filters.
-Casualty language is computed at report time: per-sentence labels are not stored, so the
-period's relevant articles go through ``pipeline.sentences`` (the trained casualty model).
+Casualty language and quotes are counted when an article is scored and stored with the score
+(``pipeline.facts``); the report sums them in SQL, and counts at report time only the relevant
+articles scored before those counts were kept.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import heapq
 import io
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from . import facts
 from .errors import InputError
+from .facts import SIDES
 from .records import CATEGORIES
 
 if TYPE_CHECKING:
@@ -36,7 +39,6 @@ LANGUAGES = ("en", "fr")
 FORMATS = ("html", "pdf")
 CATEGORY_MIN = 0.5  # a relevant article "has" a category when its probability is at least this
 EXAMPLES = 5
-SIDES = ("israeli", "palestinian", "independent", "other")
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 OPENED = frozenset({"open", "claimed", "sent", "closed"})
 
@@ -263,24 +265,13 @@ def _as_date(day: date | str) -> date:
     return day if isinstance(day, date) else date.fromisoformat(day)
 
 
-def _casualty(stats: OutletStats, title: str, text: str) -> None:
-    from .sentences import casualty_sentences
-
-    for _a, _b, lab in casualty_sentences(text, title):
-        if lab.victim == "palestinian":
-            stats.pal_sentences += 1
-            stats.pal_agentless += lab.responsible == "neither"
-        elif lab.victim == "israeli":
-            stats.isr_sentences += 1
-            stats.isr_agentless += lab.responsible == "neither"
-
-
-def _sourcing(stats: OutletStats, text: str, language: str | None) -> None:
-    from .sourcing import sourcing_balance
-
-    b = sourcing_balance(text, language)
+def _add_facts(stats: OutletStats, counts: dict[str, int]) -> None:
+    stats.pal_sentences += counts["pal_sentences"]
+    stats.pal_agentless += counts["pal_agentless"]
+    stats.isr_sentences += counts["isr_sentences"]
+    stats.isr_agentless += counts["isr_agentless"]
     for side in SIDES:
-        stats.quotes[side] += b.count(side)
+        stats.quotes[side] += counts[f"quotes_{side}"]
 
 
 def _example(row: dict[str, Any], outlet_name: str) -> Example:
@@ -296,6 +287,25 @@ def _example(row: dict[str, Any], outlet_name: str) -> Example:
     )
 
 
+def _count_articles(store: Store, f: ExportFilters, stats: Callable[[str], OutletStats]) -> None:
+    """Articles, relevant articles, weeks, categories and stored facts per outlet, grouped in SQL."""
+    unfacted = 0
+    for row in store.coverage_counts(f, CATEGORIES, CATEGORY_MIN, facts.KEYS):
+        o = stats(row["outlet"])
+        o.articles += row["articles"]
+        o.relevant += row["relevant"]
+        if row["day"] is not None:
+            o.weeks[_monday(_as_date(row["day"]))] += row["articles"]
+        for c in CATEGORIES:
+            o.categories[c] += row[f"cat:{c}"]
+        _add_facts(o, {k: int(row[f"fact:{k}"]) for k in facts.KEYS})
+        unfacted += row["unfacted"]
+    if unfacted:  # scored before facts were stored: count them now, as the scorer would have
+        for row in store.unfacted_texts(f):
+            text = row["text"] or ""
+            _add_facts(stats(row["outlet"]), facts.article_facts(row["title"] or "", text, row["language"]))
+
+
 def build(store: Store, start: datetime, end: datetime, outlets: Iterable[str] = ()) -> ReportData:
     """Gather a period's numbers (*end* exclusive): article counts grouped in SQL over the
     export's own query, then the relevant articles' casualty language and quotes, then the
@@ -309,19 +319,7 @@ def build(store: Store, start: datetime, end: datetime, outlets: Iterable[str] =
             by[outlet] = OutletStats(outlet, names.get(outlet, outlet))
         return by[outlet]
 
-    for row in store.coverage_counts(f, CATEGORIES, CATEGORY_MIN):
-        o = stats(row["outlet"])
-        o.articles += row["articles"]
-        o.relevant += row["relevant"]
-        if row["day"] is not None:
-            o.weeks[_monday(_as_date(row["day"]))] += row["articles"]
-        for c in CATEGORIES:
-            o.categories[c] += row[f"cat:{c}"]
-    for row in store.relevant_texts(f):
-        o = stats(row["outlet"])
-        text = row["text"] or ""
-        _casualty(o, row["title"] or "", text)
-        _sourcing(o, text, row["language"])
+    _count_articles(store, f, stats)
 
     data = ReportData(start, end, tuple(outlets), [])
     top: list[tuple[float, int, Example]] = []

@@ -156,6 +156,7 @@ class Score:
     severity: float
     evidence: list[Evidence] = field(default_factory=list)
     model_version: str = ""
+    facts: dict[str, int] | None = None  # what coverage reports count (pipeline.facts); relevant only
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 from . import casualty
 from .classify import Classifier, load_classifier
+from .facts import article_facts
 from .language import detect_language
 from .records import CATEGORIES, COMPLAINT_CATEGORIES, Evidence, Score, ScoreInput
 from .rules import RuleSet, load_rules
 from .sentences import SOURCE as CASUALTY_SOURCE
-from .sentences import article_findings, split_sentences
+from .sentences import article_findings, casualty_sentences, split_sentences
 from .sourcing import SOURCE as SOURCING_SOURCE
-from .sourcing import sourcing_evidence
+from .sourcing import quotes, sourcing_evidence
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -77,14 +78,16 @@ class Scorer:
 
     def _combine(self, item: ScoreInput, relevance: float, model: dict[str, float]) -> Score:
         language = item.language or detect_language(f"{item.title}\n{item.text}") or "en"
+        relevant = relevance >= self.thresholds.relevance
         evidence = self.rules.match(item.title, item.text, language)
-        evidence += article_findings(item.title, item.text)
-        evidence += sourcing_evidence(item.title, item.text, language)
+        found = casualty_sentences(item.text, item.title)
+        evidence += article_findings(item.title, item.text, found)
+        quoted = quotes(item.text, language) if relevant else None  # counted for reports
+        evidence += sourcing_evidence(item.title, item.text, language, quoted)
         weights: dict[str, list[float]] = {}
         for ev in evidence:
             weights.setdefault(ev.category, []).append(self._weight(ev))
         categories = {c: _noisy_or(model.get(c, 0.0), weights.get(c, [])) for c in CATEGORIES}
-        relevant = relevance >= self.thresholds.relevance
         flagged = [
             c
             for c in COMPLAINT_CATEGORIES
@@ -110,6 +113,7 @@ class Scorer:
             severity=severity if relevant else 0.0,
             evidence=evidence,
             model_version=self.classifier.version,
+            facts=article_facts(item.title, item.text, language, found, quoted) if relevant else None,
         )
 
     def _weight(self, ev: Evidence) -> float:

@@ -144,7 +144,9 @@ def _agentless(victim: str, responsible: str, sentence: str = "") -> bool:
     return victim == "palestinian" or (victim == "neither" and LEBANESE.search(sentence) is not None)
 
 
-def article_findings(title: str, text: str) -> list[Evidence]:
+def article_findings(
+    title: str, text: str, found: list[tuple[int, int, SentenceLabel]] | None = None
+) -> list[Evidence]:
     """Article-level casualty evidence with exact offsets into ``title`` or ``text``:
 
     - ``agentless_casualties``: each Palestinian casualty sentence that names no perpetrator;
@@ -152,8 +154,11 @@ def article_findings(title: str, text: str) -> list[Evidence]:
       for Palestinian ones, the two sentences that show it;
     - ``headline_framing``: a headline that reports Palestinian deaths without an agent (or as
       "dead") while the body says Israel caused them.
+
+    *found* is ``casualty_sentences(text, title)`` when the caller has it already.
     """
-    found = casualty_sentences(text, title)
+    if found is None:
+        found = casualty_sentences(text, title)
     agentless = [(a, b, lab) for a, b, lab in found if _agentless(lab.victim, lab.responsible, text[a:b])]
     named_isr = [
         (a, b, lab) for a, b, lab in found if lab.victim == "israeli" and lab.responsible != "neither"

@@ -306,11 +306,14 @@ def _explanation(side: str, other: str, mine: list[Quote], independent: int, lan
     return f"{n} attributions to {_SIDE_NAME['en'][side]} {who}, {tail}: one side's account goes unanswered."
 
 
-def sourcing_evidence(title: str, text: str, language: str | None) -> list[Evidence]:
-    """``one_sided_sourcing`` evidence for a war piece that quotes one side only (see module doc)."""
+def sourcing_evidence(
+    title: str, text: str, language: str | None, quoted: list[Quote] | None = None
+) -> list[Evidence]:
+    """``one_sided_sourcing`` evidence for a war piece that quotes one side only (see module doc);
+    *quoted* is ``quotes(text, language)`` when the caller has it already."""
     if not about_the_war(title, text, language):
         return []
-    found = quotes(text, language)
+    found = quotes(text, language) if quoted is None else quoted
     by_side: dict[str, list[Quote]] = {"israeli": [], "palestinian": [], "independent": []}
     for q in found:
         if q.side in by_side:

@@ -159,6 +159,29 @@ def test_weeks_are_utc_weeks_and_categories_count_relevant_articles_only(store: 
     assert o.categories["loaded_language"] == 2
 
 
+def test_stored_facts_are_summed_and_older_scores_counted_at_report_time(store: Store) -> None:
+    """Scores keep the casualty and quote counts; the report adds them up in SQL. A score made
+    before they were kept (facts None) is counted from its text, as the scorer would have."""
+    from pipeline.config import load_feeds
+    from pipeline.demo import DEMO_FEEDS
+    from pipeline.facts import KEYS, article_facts
+    from pipeline.records import Extracted, Score
+
+    store.sync_outlets(load_feeds(DEMO_FEEDS, "http://127.0.0.1:1"))
+    stored = dict.fromkeys(KEYS, 0) | {"pal_sentences": 7, "pal_agentless": 5, "quotes_israeli": 3}
+    for i, facts in enumerate([stored, None]):
+        url = f"http://127.0.0.1:1/f{i}"
+        aid = store.save_article("maple-ledger", url, Extracted(url, "Gaza", TEXT), "", DAY1, None)
+        store.save_score(aid, Score(str(aid), True, 0.9, {}, False, None, 0.0, facts=facts))
+    (o,) = build(store, START, END).outlets
+    fresh = article_facts("Gaza", TEXT, "en")
+    assert fresh["pal_sentences"] >= 1 and fresh["isr_sentences"] >= 1  # the text has some
+    assert o.pal_sentences == 7 + fresh["pal_sentences"]
+    assert o.pal_agentless == 5 + fresh["pal_agentless"]
+    assert o.isr_sentences == fresh["isr_sentences"]
+    assert o.quotes["israeli"] == 3 + fresh["quotes_israeli"]
+
+
 def test_french_report(seeded: dict[str, Any], settings: Settings, tmp_path: Path) -> None:
     html = _report(settings, tmp_path, "--language", "fr")
     assert '<html lang="fr">' in html

@@ -229,3 +229,24 @@ def test_scorer_reports_one_sided_sourcing_through_the_score_contract() -> None:
     assert ONE_SIDED_EN[found[0].start : found[0].end] == found[0].quote
     assert not any(e.source == SOURCE for e in balanced.evidence)
     assert one_sided.categories["one_sided_sourcing"] > balanced.categories["one_sided_sourcing"]
+
+
+def test_scorer_keeps_the_report_counts_for_relevant_articles_only() -> None:
+    """Each relevant score carries the counts coverage reports sum (the same as counting the
+    article afresh); an irrelevant one carries none."""
+    from pipeline.facts import article_facts
+    from pipeline.records import ScoreInput
+    from pipeline.score import build_scorer
+
+    scorer = build_scorer(Settings(_env_file=None))  # type: ignore[call-arg]
+    war = "Five Palestinians were killed in Gaza on Tuesday. " + ONE_SIDED_EN
+    relevant, other = scorer.score_many(
+        [
+            ScoreInput("a", "Strikes hit Deir al-Balah", war, language="en"),
+            ScoreInput("b", "Maple syrup prices rise", "Farmers in Quebec sold more syrup.", language="en"),
+        ]
+    )
+    assert relevant.relevant and not other.relevant
+    assert relevant.facts == article_facts("Strikes hit Deir al-Balah", war, "en")
+    assert relevant.facts["pal_sentences"] >= 1 and relevant.facts["quotes_israeli"] >= ONE_SIDE_MIN
+    assert other.facts is None

@@ -32,7 +32,7 @@ def _draft() -> AlertDraft:
 
 def test_fresh_database_is_migrated_with_wal(settings: Settings) -> None:
     store = Store.open(settings.db_url)
-    assert store.schema_revision() == head_revision() == "0010"
+    assert store.schema_revision() == head_revision() == "0011"
     tables = set(inspect(store.engine).get_table_names())
     assert {
         "outlets",

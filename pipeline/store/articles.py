@@ -179,6 +179,7 @@ class ArticlesStore(StoreBase):
                 severity=score.severity,
                 evidence=[e.as_stored() for e in score.evidence],
                 created_at=utcnow(),
+                facts=score.facts,
             )
             s.add(row)
             s.flush()

@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from .base import StoreBase
 from .exports import BATCH, QUERIES, ExportFilters, stream
-from .schema import Claim
+from .schema import Claim, ScoreRow
 
 CHUNK = 500  # ids per IN (...) list
 
@@ -25,6 +25,11 @@ def _day(column: Any, dialect: str) -> ColumnElement[Any]:
     return func.date(column)  # SQLite keeps UTC text; date() reads its first ten characters
 
 
+def _with_facts(q: Any) -> Any:
+    """The export's article query with its latest score's stored facts as one more column."""
+    return q.add_columns(ScoreRow.facts.label("facts"))
+
+
 class CoverageStore(StoreBase):
     def coverage_rows(self, filters: ExportFilters, dataset: str = "articles") -> Iterator[dict[str, Any]]:
         """Rows of the export *dataset* for *filters*, streamed in id order (the export's query)."""
@@ -32,15 +37,22 @@ class CoverageStore(StoreBase):
             yield from stream(s, dataset, filters)
 
     def coverage_counts(
-        self, filters: ExportFilters, categories: Sequence[str], category_min: float
+        self,
+        filters: ExportFilters,
+        categories: Sequence[str],
+        category_min: float,
+        facts: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
         """The export's article rows for *filters*, counted per outlet and UTC day of publication
-        (undated articles: day None): ``articles``, ``relevant``, and ``cat:<c>`` = relevant
-        articles whose latest score gives category *c* at least *category_min*. One grouped
-        query over the export's own SELECT, so the counts equal its rows."""
+        (undated articles: day None): ``articles``, ``relevant``, ``cat:<c>`` = relevant
+        articles whose latest score gives category *c* at least *category_min*, ``fact:<k>`` =
+        the sum of the stored fact *k* over relevant articles, and ``unfacted`` = relevant
+        articles whose score has no stored facts. One grouped query over the export's own
+        SELECT, so the counts equal its rows."""
         with self.session() as s:
             dialect = s.get_bind().dialect.name
-            rows = QUERIES["articles"](replace(filters, text="none"), dialect).order_by(None).subquery()
+            latest = _with_facts(QUERIES["articles"](replace(filters, text="none"), dialect))
+            rows = latest.order_by(None).subquery()
             relevant = rows.c.relevant.is_(True)
 
             def count(cond: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -51,20 +63,32 @@ class CoverageStore(StoreBase):
                 count(relevant & (rows.c.score_categories[c].as_float() >= category_min)).label(f"cat:{c}")
                 for c in categories
             ]
+            sums = [
+                func.coalesce(func.sum(case((relevant, rows.c.facts[k].as_integer()), else_=0)), 0).label(
+                    f"fact:{k}"
+                )
+                for k in facts
+            ]
             q = select(
-                rows.c.outlet, day, func.count().label("articles"), count(relevant).label("relevant"), *cats
+                rows.c.outlet,
+                day,
+                func.count().label("articles"),
+                count(relevant).label("relevant"),
+                count(relevant & rows.c.facts.is_(None)).label("unfacted"),
+                *cats,
+                *sums,
             ).group_by(rows.c.outlet, day)
             return [dict(r) for r in s.execute(q).mappings()]
 
-    def relevant_texts(self, filters: ExportFilters) -> Iterator[dict[str, Any]]:
+    def unfacted_texts(self, filters: ExportFilters) -> Iterator[dict[str, Any]]:
         """``outlet``, ``title``, ``text`` and ``language`` of the export's relevant article rows
-        for *filters*, streamed: what casualty language and sourcing are counted from."""
+        for *filters* whose score has no stored facts (scored before they were kept), streamed."""
         with self.session() as s:
             dialect = s.get_bind().dialect.name
-            rows = QUERIES["articles"](replace(filters, text="full"), dialect).subquery()
+            rows = _with_facts(QUERIES["articles"](replace(filters, text="full"), dialect)).subquery()
             q = (
                 select(rows.c.outlet, rows.c.title, rows.c.text, rows.c.language)
-                .where(rows.c.relevant.is_(True))
+                .where(rows.c.relevant.is_(True), rows.c.facts.is_(None))
                 .execution_options(yield_per=BATCH)
             )
             for r in s.execute(q).mappings():

@@ -197,6 +197,8 @@ class ScoreRow(Base):
     severity: Mapped[float] = mapped_column(Float)
     evidence: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime]
+    # counts the coverage report sums (pipeline.facts); None before migration 0011
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
 class Alert(Base):
