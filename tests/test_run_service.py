@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from service_site import write_feeds, write_site
 
 from pipeline.demo.server import LocalSite
 from pipeline.settings import Settings
@@ -21,55 +22,6 @@ from pipeline.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = str(Path(sys.executable).parent / "mediawatch")
-WORDS = (
-    "harbour",
-    "council",
-    "budget",
-    "transit",
-    "housing",
-    "river",
-    "school",
-    "winter",
-    "market",
-    "bridge",
-)
-
-
-def write_site(root: Path, first: int, count: int) -> None:
-    """A feed listing articles first..first+count-1, each page with its own text."""
-    items = []
-    for n in range(first, first + count):
-        words = " ".join(WORDS[(n * 7 + k) % len(WORDS)] for k in range(60))
-        body = "".join(f"<p>Story {n}, paragraph {k}: {words} number {n * 100 + k}.</p>" for k in range(6))
-        page = f"<html><head><title>Story {n}</title></head><body><article><h1>Story {n}</h1>{body}"
-        page += "</article></body></html>"
-        (root / f"story-{n}.html").write_text(page)
-        items.append(
-            f"<item><title>Story {n}</title><link>{{base}}/story-{n}.html</link><guid>story-{n}</guid>"
-            f"<pubDate>Sat, 21 Nov 2026 10:{n % 60:02d}:00 GMT</pubDate>"
-            f"<description>Story {n}</description></item>"
-        )
-    channel = f"<title>Local</title><link>{{base}}/</link>{''.join(items)}"
-    feed = f'<?xml version="1.0"?><rss version="2.0"><channel>{channel}</channel></rss>'
-    (root / "feed.xml").write_text(feed)
-
-
-def write_feeds(path: Path, base: str) -> Path:
-    path.write_text(
-        f"""outlets:
-  - id: local-news
-    name: Local News
-    language: en
-    owner: Local
-    reach: 3
-    letters: {{email: letters@local.example}}
-    sources:
-      - url: '{base}/feed.xml'
-        section: news
-        interval_minutes: 10
-"""
-    )
-    return path
 
 
 @pytest.fixture
