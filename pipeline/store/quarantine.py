@@ -312,8 +312,13 @@ class QuarantineStore(StoreBase):
             return _row(row, full=True) if row is not None else None
 
     def replay_quarantined(self, qid: int, actor: str) -> dict[str, Any] | None:
-        """Put the item back in the queue: the next cycle (or ``enqueue_due``) takes it again
-        with fresh attempts. Returns the item as it was, or None if there is no such item."""
+        """Put the item back in the queue with fresh attempts. Returns the item as it was, or
+        None if there is no such item.
+
+        The item gets an already expired lease, so the next ``enqueue_due`` sends its task again
+        (whatever step it failed at); a failed entry is also made new again, so the embedded
+        cycle takes it too."""
+        now = utcnow()
         with self.sessions.begin() as s:
             row = s.get(QuarantineItem, qid)
             if row is None:
@@ -323,6 +328,16 @@ class QuarantineStore(StoreBase):
             if entry is not None and entry.status == "failed":
                 entry.status, entry.error, entry.retry_at, entry.attempts = "new", None, None, 0
             s.execute(delete(TaskLease).where(TaskLease.task == row.task, TaskLease.item_id == row.item_id))
+            s.add(
+                TaskLease(
+                    task=row.task,
+                    item_id=row.item_id,
+                    token=str(uuid.uuid4()),
+                    leased_until=now,
+                    attempts=0,
+                    created_at=now,
+                )
+            )
             s.delete(row)
             s.add(self._audit_row(actor, "quarantine_replayed", row.task, row.item_id, {"quarantine": qid}))
             return item

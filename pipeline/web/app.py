@@ -29,6 +29,7 @@ from ..store.users import LastAdminError, UserView
 from ..store.workspace import STATUSES, VISIBLE_TO_RESPONDERS, NotFoundError, TransitionError
 from . import account, health, reports, responder, search, triage
 from . import exports as export_views
+from . import quarantine as quarantine_views
 from .auth import Analyst, LoginRequiredError, Responder, csrf_protect, who
 from .highlight import group_evidence, highlight, word_diff
 from .i18n import translator
@@ -135,6 +136,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     search.register(app, store, settings, templates)
     export_views.register(app, store, settings, templates)
     reports.register(app, store, settings, templates)
+    quarantine_views.register(app, store, settings, templates)
     _openapi(app)
     return app
 
