@@ -78,7 +78,11 @@ def test_metrics_are_read_from_the_database_at_scrape_time(
     assert m[("mediawatch_sources_failing", ())] == 1
 
     jobs.process()
+    context.clock = lambda: datetime.now(UTC) + timedelta(days=2)  # both sources due again
+    jobs.poll()  # the totals add up over runs
     m = scrape(web)
+    assert m[("mediawatch_polls_total", ())] == 4
+    assert m[("mediawatch_job_runs_total", (("job", "poll"), ("status", "ok")))] == 2
     counts = store.counts()
     assert m[("mediawatch_articles", ())] == counts["articles"] == 3
     assert m[("mediawatch_queue_depth", (("queue", "entries_pending"),))] == 0

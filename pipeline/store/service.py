@@ -90,7 +90,7 @@ class ServiceStore(StoreBase):
             if totals is None:
                 totals = Run(kind=TOTALS, started_at=utcnow(), status="totals", stats={})
                 s.add(totals)
-            added = dict(totals.stats)
+            added = {kind: dict(counts) for kind, counts in totals.stats.items()}  # a new value: saved
             job = added.setdefault(run.kind, {})
             for key, n in {**stats, kind_key: 1}.items():
                 if isinstance(n, int | float):
