@@ -15,8 +15,10 @@ import contextlib
 import logging
 import os
 import random
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,6 +55,15 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 BACKOFF_MAX_S = 60.0
+
+
+def transient(exc: BaseException) -> bool:
+    """Trouble that waiting fixes: a service away or busy, a connection the database dropped."""
+    if isinstance(exc, TRANSIENT):
+        return True
+    return isinstance(exc, sqlalchemy.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
 _proc: dict[str, Any] = {}
 
 
@@ -88,8 +99,31 @@ def _quarantine(w: Worker, task: str, item_id: int, error: str, tb: str, attempt
     try:
         w.store.quarantine(task, item_id, {"item_id": item_id}, error, tb, attempts)
         log.error("quarantined task=%s item=%s error=%s", task, item_id, error)
-    except TRANSIENT:  # the database is away too: the lease expires and the item comes back
+    except Exception as exc:  # the database is away too: the lease expires and the item comes back
+        if not transient(exc):
+            raise
         log.exception("could not quarantine task=%s item=%s", task, item_id)
+
+
+@contextmanager
+def heartbeat(w: Worker, name: str, item_id: int, token: str) -> Iterator[None]:
+    """Keep the lease while the step runs (a poll may rightly wait a whole read timeout), so a
+    short lease still finds a killed worker's work soon."""
+    stop = threading.Event()
+    every = max(0.5, w.lease.total_seconds() / 3)
+
+    def beat() -> None:
+        while not stop.wait(every):
+            with contextlib.suppress(Exception):  # the database away: the step will notice
+                w.store.extend_lease(name, item_id, token, datetime.now(UTC) + w.lease)
+
+    thread = threading.Thread(target=beat, name=f"lease-{name}-{item_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def run_leased(task: Task, name: str, item_id: int, token: str, step: Callable[[Worker, int], None]) -> str:
@@ -108,25 +142,25 @@ def run_leased(task: Task, name: str, item_id: int, token: str, step: Callable[[
                 error = f"started {attempts} times without finishing (a worker died on it each time)"
                 _quarantine(w, name, item_id, error, "", attempts)
                 return "quarantined"
-        step(w, item_id)
+        with heartbeat(w, name, item_id, token):
+            step(w, item_id)
         w.store.finish_lease(name, item_id, token)
         return "done"
-    except TRANSIENT as exc:
+    except Exception as exc:
+        if not transient(exc):  # not something waiting fixes: a poison input (or a bug)
+            _quarantine(w, name, item_id, f"{type(exc).__name__}: {exc}", traceback.format_exc(), 1)
+            return "quarantined"
         retries = task.request.retries
         error = f"{type(exc).__name__}: {exc}"
         if retries >= w.settings.task_max_retries:
-            _quarantine(
-                w, name, item_id, f"gave up after {retries} retries: {error}", traceback.format_exc(), 1
-            )
+            error = f"gave up after {retries} retries: {error}"
+            _quarantine(w, name, item_id, error, traceback.format_exc(), 1)
             return "quarantined"
         wait = backoff(retries)
         log.warning("retry task=%s item=%s in=%.1fs error=%s", name, item_id, wait, error)
-        with contextlib.suppress(*TRANSIENT):  # the database may be what is away
+        with contextlib.suppress(Exception):  # the database may be what is away
             w.store.extend_lease(name, item_id, token, datetime.now(UTC) + timedelta(seconds=wait) + w.lease)
         raise task.retry(exc=exc, countdown=wait, max_retries=w.settings.task_max_retries) from exc
-    except Exception as exc:  # not something waiting fixes: a poison input (or a bug)
-        _quarantine(w, name, item_id, f"{type(exc).__name__}: {exc}", traceback.format_exc(), 1)
-        return "quarantined"
 
 
 def send(name: str, item_id: int, token: str) -> None:

@@ -97,6 +97,14 @@ class QuarantineStore(StoreBase):
         """A task begins: ``run`` (the lease is renewed and the start counted), ``skip`` (another
         message holds a live lease) or ``poison`` (it has started *max_attempts* times without
         finishing: workers died on it). Returns the verdict and the starts so far."""
+        try:
+            return self._start_lease(task, item_id, token, now, lease, max_attempts)
+        except IntegrityError:  # another message of the same item started at the same moment
+            return "skip", 0
+
+    def _start_lease(
+        self, task: str, item_id: int, token: str, now: datetime, lease: timedelta, max_attempts: int
+    ) -> tuple[Start, int]:
         with self.sessions.begin() as s:
             row = s.get(TaskLease, (task, item_id), with_for_update=True)
             if row is None:  # finished already, or replayed by hand: the task checks the state
