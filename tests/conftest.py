@@ -1,7 +1,28 @@
-"""Shared fixtures: real local HTTP servers, a temporary SQLite file per test, settings."""
+"""Shared fixtures: real local HTTP servers, a fresh database per test, settings.
+
+The database: by default each test gets its own SQLite file under ``tmp_path``. With
+
+    MEDIAWATCH_TEST_DATABASE_URL=postgresql+psycopg://root@127.0.0.1:5432/test pytest -n 2
+
+(``make pytest-pg``) each test that asks for ``settings`` (and so ``store``, the web app and the
+CLI subprocesses that take their environment from settings) gets a fresh PostgreSQL database
+instead: the migrations run once per pytest process (each xdist worker) into a template database
+``mwt_<pid>_tpl``, and every test gets ``CREATE DATABASE mwt_<pid>_<n> TEMPLATE mwt_<pid>_tpl``,
+dropped (connections and all) when it ends. The URL only names the server and the user, who must
+be allowed to create databases; its own database is used for administration only. Databases left
+by a killed run (their process gone) are dropped at the next start. An unreachable server is an
+error, never a silent skip.
+
+Markers: ``sqlite_only`` for tests about SQLite itself (WAL, PRAGMAs, FTS5 tokenizer, the file on
+disk), skipped on PostgreSQL; ``postgres_only`` for their PostgreSQL counterparts, skipped on
+SQLite.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +36,33 @@ from pipeline.store import Store
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 
+# Read before _isolated_env clears MEDIAWATCH_* from each test's environment.
+TEST_DATABASE_URL = os.environ.get("MEDIAWATCH_TEST_DATABASE_URL", "").strip()
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+DB_PREFIX = "mwt_"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only(reason): about SQLite itself; skipped on PostgreSQL")
+    config.addinivalue_line("markers", "postgres_only(reason): the PostgreSQL counterpart; skipped on SQLite")
+    config.addinivalue_line("markers", "empty_database: the test's database starts without any table")
+    if TEST_DATABASE_URL and not ON_POSTGRES:
+        raise pytest.UsageError(
+            f"MEDIAWATCH_TEST_DATABASE_URL must be a postgresql+psycopg:// URL, not {TEST_DATABASE_URL!r}"
+        )
+    if ON_POSTGRES:
+        _check_reachable()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_name = "sqlite_only" if ON_POSTGRES else "postgres_only"
+    backend = "PostgreSQL" if ON_POSTGRES else "SQLite"
+    for item in items:
+        marker = item.get_closest_marker(skip_name)
+        if marker is not None:
+            why = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"{skip_name} (not run on {backend}): {why}"))
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -27,11 +75,133 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(ROOT)
 
 
+def _url_for(database: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(TEST_DATABASE_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def _admin(*statements: str) -> list[tuple[object, ...]]:
+    """Run statements in autocommit on the URL's own database; the last one's rows."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    conninfo = make_url(TEST_DATABASE_URL).set(drivername="postgresql").render_as_string(False)
+    rows: list[tuple[object, ...]] = []
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
+        for statement in statements:
+            cur = conn.execute(statement)  # type: ignore[arg-type]
+            rows = cur.fetchall() if cur.description else []
+    return rows
+
+
+def _check_reachable() -> None:
+    try:
+        _admin("SELECT 1")
+    except Exception as exc:
+        shown = Settings(_env_file=None, database_url=TEST_DATABASE_URL).masked()["database_url"]  # type: ignore[call-arg]
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise pytest.UsageError(
+            f"MEDIAWATCH_TEST_DATABASE_URL={shown}: PostgreSQL is unreachable ({first}); start it"
+            " (e.g. pg_ctlcluster --skip-systemctl-redirect 15 main start) or unset the variable"
+        ) from None
+
+
+def _drop_database(name: str) -> None:
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _drop_orphans() -> None:
+    """Drop test databases whose pytest process is gone (a killed run leaves them behind)."""
+    rows = _admin(f"SELECT datname FROM pg_database WHERE datname LIKE '{DB_PREFIX}%'")
+    for (name,) in rows:
+        pid = str(name)[len(DB_PREFIX) :].split("_", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(Exception):  # another worker dropped it first
+                _drop_database(str(name))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _PgDatabases:
+    """This process's test databases: a migrated template, and copies of it made one ahead.
+
+    Creating a copy takes a few hundred milliseconds of mostly I/O on the server, so the next
+    test's copy is made, and the last test's dropped, on a background thread while tests run."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.prefix = f"{DB_PREFIX}{os.getpid()}_"
+        self.template = f"{self.prefix}tpl"
+        self.numbers = itertools.count(1)
+        self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mwt-db")
+        _drop_orphans()
+        _drop_database(self.template)
+        _admin(f'CREATE DATABASE "{self.template}"')
+        Store.open(_url_for(self.template)).close()  # the migrations, once per process
+        self.ahead = self.background.submit(self._copy)
+
+    def _copy(self) -> str:
+        name = f"{self.prefix}{next(self.numbers)}"
+        _admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name
+
+    def take(self, empty: bool = False) -> str:
+        """A fresh migrated copy, or with *empty* a database without any table."""
+        if empty:
+            name = f"{self.prefix}{next(self.numbers)}"
+            _admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
+            return name
+        name = self.ahead.result()
+        self.ahead = self.background.submit(self._copy)
+        return name
+
+    def give_back(self, name: str) -> None:
+        self.background.submit(_drop_database, name)
+
+    def close(self) -> None:
+        self.background.shutdown(wait=True)
+        rows = _admin(f"SELECT datname FROM pg_database WHERE datname LIKE '{self.prefix}%'")
+        for (name,) in rows:
+            _drop_database(str(name))
+
+
+@pytest.fixture(scope="session")
+def _pg_databases() -> Iterator[_PgDatabases]:
+    """This process's test databases (PostgreSQL runs only)."""
+    databases = _PgDatabases()
+    yield databases
+    databases.close()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings for a test: its own SQLite file, local fetching allowed, no politeness delay."""
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test's database URL: '' (the SQLite file under data_dir) or a fresh PostgreSQL database,
+    migrated, or without any table for tests marked ``empty_database`` (migration tests)."""
+    if not ON_POSTGRES:
+        yield ""
+        return
+    databases: _PgDatabases = request.getfixturevalue("_pg_databases")
+    name = databases.take(empty=request.node.get_closest_marker("empty_database") is not None)
+    yield _url_for(name)
+    databases.give_back(name)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings for a test: its own database, local fetching allowed, no politeness delay."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
         data_dir=tmp_path / "var",
         feeds_file=ROOT / "feeds.yaml",
         alerts_dir=ROOT / "alerts",
