@@ -224,8 +224,8 @@ def test_two_workers_process_every_entry_once_and_share_host_politeness(
     cluster = make_cluster(tmp_path, site, corpus, redis_url, two_hosts, per_host_delay=str(delay))
     expected = len(corpus.articles)
     try:
-        cluster.worker()
-        cluster.worker()
+        for w in (cluster.worker(), cluster.worker()):  # both ready before any work is sent
+            wait_until(lambda w=w: "ready." in w.log.read_text(), 120, "the worker to start")
         site.requests.clear()
         site.arrivals.clear()
         state = cluster.drive(finished(expected))
