@@ -114,7 +114,7 @@ def test_a_late_job_shows_as_lag_in_metrics_and_status(
     assert m[("mediawatch_job_lag_seconds", (("job", "retrain"),))] == 0
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
-    env["MEDIAWATCH_DATA_DIR"] = str(settings.data_dir)
+    env |= {"MEDIAWATCH_DATA_DIR": str(settings.data_dir), "MEDIAWATCH_DATABASE_URL": settings.database_url}
     out = subprocess.run(
         [EXE, "status", "--format", "json"], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -173,6 +173,7 @@ def test_log_format_json_applies_to_the_command_line(settings: Settings, tmp_pat
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
 
 
+@pytest.mark.sqlite_only("the online backup API copies SQLite files")
 def test_backup_is_a_verified_copy_and_only_the_newest_are_kept(
     settings: Settings, store: Store, context: jobs.Context
 ) -> None:
@@ -195,6 +196,16 @@ def test_backup_is_a_verified_copy_and_only_the_newest_are_kept(
     broken.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
     with pytest.raises((BackupError, sqlite3.DatabaseError)):
         verify(broken)
+
+
+@pytest.mark.postgres_only("the counterpart of the SQLite backup")
+def test_backup_on_postgresql_is_skipped_and_points_to_pg_dump(
+    settings: Settings, store: Store, context: jobs.Context
+) -> None:
+    assert jobs.backup() == {}
+    last = store.last_runs(("backup",))["backup"]
+    assert last["status"] == "skipped" and "pg_dump" in last["error"]
+    assert not (settings.data_dir / "backups").exists()
 
 
 def test_retention_deletes_what_expired_and_keeps_the_counters(

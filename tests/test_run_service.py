@@ -3,6 +3,7 @@ kill -9, --no-wait, and /healthz following the scheduler."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -29,6 +30,7 @@ def service_env(settings: Settings) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
     return clean | {
         "MEDIAWATCH_DATA_DIR": str(settings.data_dir),
+        "MEDIAWATCH_DATABASE_URL": settings.database_url,  # '' (SQLite in data_dir) or the test's PostgreSQL
         "MEDIAWATCH_ALLOW_PRIVATE_NETWORKS": "true",
         "MEDIAWATCH_PER_HOST_DELAY": "0",
         "MEDIAWATCH_HEARTBEAT_SECONDS": "0.5",
@@ -197,3 +199,37 @@ def test_postgresql_advisory_lock_refuses_a_second_scheduler_and_names_the_first
     store = Store.open(pg_url)
     assert store.counts()["articles"] == 2 and store.service_state()["status"] == "stopped"  # type: ignore[index]
     store.close()
+
+
+def _slope(points: list[tuple[int, int]]) -> float:
+    """Least-squares growth per cycle of (cycle, kB) points."""
+    n = len(points)
+    mx, my = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
+    return sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
+
+
+WARM_UP = 36  # cycles: the model loads, SQLite's page cache and the bounded caches fill
+LEAK_KB = 200  # a cache that keeps one 50 kB page per new story, never forgetting
+BOUND_KB = 150  # growth per cycle after warm-up: the 3-day wire-copy index (~5 kB a story) is below it
+
+
+def test_a_compressed_day_keeps_memory_flat_and_the_check_catches_a_leak() -> None:
+    """72 cycles of 20 simulated minutes (poll, process, revisit, notices; retention every 6 h),
+    4 new stories each, in a process of its own; then 24 more cycles that leak LEAK_KB each."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "soak.py"), "--leak-cycles", "24", "--leak-kb", str(LEAK_KB)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    found = json.loads(out.stdout)
+    assert found["simulated_hours"] == 24 and found["articles"] == 4 * 96 and found["polls"] == 96
+    assert found["revisits"] > 0 and found["alerts"] > 0  # the whole pipeline ran, not just polls
+    rss = [(s["cycle"], s["rss_kb"]) for s in found["samples"]]
+    steady = [(c, kb) for c, kb in rss if WARM_UP < c <= 72]
+    leaking = [(c, kb) for c, kb in rss if c > 72]
+    assert _slope(steady) < BOUND_KB, f"{_slope(steady):.0f} kB per cycle after warm-up: {steady}"
+    assert (steady[-1][1] - steady[0][1]) < BOUND_KB * (steady[-1][0] - steady[0][0])
+    assert _slope(leaking) > BOUND_KB  # the same check fails on a real leak
