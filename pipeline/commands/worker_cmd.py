@@ -118,7 +118,12 @@ def _fmt(item: dict[str, Any]) -> str:
 @click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
 @click.pass_context
 def quarantine_list(ctx: click.Context, fmt: str, limit: int) -> None:
-    """Items in quarantine, newest first."""
+    """Items in quarantine, newest first.
+
+    \b
+    Example:
+      mediawatch quarantine list --format json
+    """
     with opened_store(settings_of(ctx)) as store:
         items = store.quarantine_list(limit)
     if fmt == "json":
@@ -142,7 +147,12 @@ def _get(store: Any, qid: int) -> dict[str, Any]:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
 def quarantine_show(ctx: click.Context, qid: int, fmt: str) -> None:
-    """One item with its error and traceback."""
+    """One item with its error and traceback.
+
+    \b
+    Example:
+      mediawatch quarantine show 3
+    """
     with opened_store(settings_of(ctx)) as store:
         item = _get(store, qid)
     if fmt == "json":
@@ -159,7 +169,12 @@ def quarantine_show(ctx: click.Context, qid: int, fmt: str) -> None:
 @click.option("--by", default=None, help="Who replays it (audit log; default: your user name).")
 @click.pass_context
 def quarantine_replay(ctx: click.Context, qid: int, by: str | None) -> None:
-    """Put an item back in the queue with fresh attempts; the next cycle takes it."""
+    """Put an item back in the queue with fresh attempts; the next cycle takes it.
+
+    \b
+    Example:
+      mediawatch quarantine replay 3 --by alice
+    """
     with opened_store(settings_of(ctx)) as store:
         _get(store, qid)
         item = store.replay_quarantined(qid, by or getpass.getuser())
@@ -172,7 +187,12 @@ def quarantine_replay(ctx: click.Context, qid: int, by: str | None) -> None:
 @click.option("--by", default=None, help="Who drops it (audit log; default: your user name).")
 @click.pass_context
 def quarantine_drop(ctx: click.Context, qid: int, by: str | None) -> None:
-    """Forget an item for good (an entry stays failed; the audit log keeps the error)."""
+    """Forget an item for good (an entry stays failed; the audit log keeps the error).
+
+    \b
+    Example:
+      mediawatch quarantine drop 3
+    """
     with opened_store(settings_of(ctx)) as store:
         _get(store, qid)
         item = store.drop_quarantined(qid, by or getpass.getuser())
