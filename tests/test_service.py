@@ -43,9 +43,10 @@ def _wait_for(url: str, seconds: float = 60) -> requests.Response:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
+def env(settings: Settings) -> dict[str, str]:
+    """The processes' environment: the test's database (SQLite under tmp_path/var, or PostgreSQL)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
-    return clean | {"MEDIAWATCH_DATA_DIR": str(tmp_path / "var")}
+    return clean | {"MEDIAWATCH_DATA_DIR": str(settings.data_dir), "MEDIAWATCH_DATABASE_URL": settings.db_url}
 
 
 @pytest.fixture
@@ -172,3 +173,33 @@ def test_bad_command_input_exits_2_with_one_line(env: dict[str, str], tmp_path: 
         lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
         assert needle in out.stderr, (argv, out.stderr)
         assert len(lines) <= 3, (argv, out.stderr)  # click usage errors add a usage line
+
+
+def test_distributed_mode_enqueues_instead_of_running_the_stages(
+    settings: Settings, demo_site: LocalSite
+) -> None:
+    """With a Redis URL the poll job hands due work to Celery (a private redis-server, no worker):
+    nothing is fetched inline, and process/revisit are not scheduled."""
+    import redis
+
+    from pipeline.distributed.testing import RedisServer
+
+    server = RedisServer().start()
+    try:
+        distributed = settings.model_copy(update={"redis_url": server.url})
+        assert {s.id for s in job_specs(distributed)} == set(jobs.JOB_NAMES) - {"process", "revisit"}
+        store = Store.open(settings.db_url)
+        context = jobs.Context(distributed, store, DEMO_FEEDS, demo_site.base_url)
+        context.pipeline()  # as `mediawatch run` does at start: feeds.yaml checked, sources synced
+        jobs.install(context)
+        try:
+            sent = jobs.poll()
+        finally:
+            jobs.install(None)
+        assert sent["poll"] == 4 and "polls" not in sent  # four sources enqueued, none polled here
+        assert store.counts()["entries"] == 0 and not demo_site.requests
+        assert redis.Redis.from_url(server.url).dbsize() > 0  # the messages wait for workers
+        assert store.last_runs(("poll",))["poll"]["stats"] == sent
+        store.close()
+    finally:
+        server.stop()
