@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 WORDS = (
@@ -34,9 +36,10 @@ def write_site(root: Path, first: int, count: int, window: int | None = None) ->
         page = f"<html><head><title>Story {n}</title></head><body><article><h1>Story {n}</h1>{lead}{body}"
         page += "</article></body></html>"
         (root / f"story-{n}.html").write_text(page)
+    published = datetime.now(UTC).replace(microsecond=0)
     items = [
         f"<item><title>Story {n}</title><link>{{base}}/story-{n}.html</link><guid>story-{n}</guid>"
-        f"<pubDate>Sat, 21 Nov 2026 10:{n % 60:02d}:00 GMT</pubDate>"
+        f"<pubDate>{format_datetime(published - timedelta(minutes=first + count - n), usegmt=True)}</pubDate>"
         f"<description>Story {n}</description></item>"
         for n in range(max(0, first + count - (window or first + count)), first + count)
     ]

@@ -9,9 +9,12 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -238,3 +241,55 @@ def test_retention_deletes_what_expired_and_keeps_the_counters(
     }
     assert store.last_runs(("poll",))["poll"]["status"] == "ok"
     assert store.job_totals() == totals  # /metrics counters never go down
+
+
+@pytest.fixture
+def hook() -> Iterator[tuple[list[dict[str, Any]], str]]:
+    """A webhook receiver on 127.0.0.1 that keeps what it is sent."""
+    posts: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield posts, f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+
+
+def test_weekly_and_monthly_reports_are_written_and_announced(
+    settings: Settings, store: Store, context: jobs.Context, hook: tuple[list[dict[str, Any]], str]
+) -> None:
+    posts, url = hook
+    jobs.poll()
+    jobs.process()
+    stored = datetime.now(UTC)
+    context.settings = settings.model_copy(
+        update={"webhook_urls": [url], "app_url": "https://mw.example.org"}
+    )
+    monday = (stored + timedelta(days=7 - stored.weekday())).replace(hour=11, minute=0)
+    context.clock = lambda: monday
+    week = jobs.report_weekly()
+    monday_before = (monday - timedelta(days=7)).date()
+    page = settings.data_dir / "reports" / f"coverage-week-{monday_before}.html"
+    assert page.is_file() and "<svg" in page.read_text()
+    assert week["articles"] == 3 and week["announced"] == 1  # this week's stories, in last week's report
+    assert posts == [
+        {"text": f"MediaWatch: coverage report ready: https://mw.example.org/reports/{page.name}"}
+    ]
+
+    first = (stored.replace(day=1) + timedelta(days=32)).replace(day=1)  # next month's 1st
+    context.clock = lambda: first
+    month = jobs.report_monthly()
+    assert (settings.data_dir / "reports" / f"coverage-month-{stored:%Y-%m}.html").is_file()
+    assert month["articles"] == 3
+    runs = store.last_runs(("report_weekly", "report_monthly"))
+    assert runs["report_weekly"]["status"] == runs["report_monthly"]["status"] == "ok"

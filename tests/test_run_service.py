@@ -233,3 +233,18 @@ def test_a_compressed_day_keeps_memory_flat_and_the_check_catches_a_leak() -> No
     assert _slope(steady) < BOUND_KB, f"{_slope(steady):.0f} kB per cycle after warm-up: {steady}"
     assert (steady[-1][1] - steady[0][1]) < BOUND_KB * (steady[-1][0] - steady[0][0])
     assert _slope(leaking) > BOUND_KB  # the same check fails on a real leak
+
+
+def test_sqlite_lock_names_its_holder_and_is_lost_with_its_file(tmp_path: Path) -> None:
+    from pipeline.service.lock import FileLock
+
+    first, second = FileLock(tmp_path / "db.lock"), FileLock(tmp_path / "db.lock")
+    assert first.acquire() and first.held()
+    assert not second.acquire()
+    assert second.holder() == {**first.holder(), "pid": os.getpid()}  # type: ignore[dict-item]
+    (tmp_path / "db.lock").unlink()  # a clean-up script removed it: another process could lock a new file
+    assert not first.held()  # so this one stops scheduling rather than run beside it
+    assert second.acquire()
+    second.release()
+    assert second.holder() is None and first.acquire()
+    first.release()

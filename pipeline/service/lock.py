@@ -71,7 +71,16 @@ class FileLock:
         return found if isinstance(found, dict) else None
 
     def held(self) -> bool:
-        return self._fd is not None
+        """True while the lock file is still the one locked (someone may delete or replace it)."""
+        if self._fd is None:
+            return False
+        try:
+            same = os.stat(self.path).st_ino == os.fstat(self._fd).st_ino
+        except OSError:
+            same = False
+        if not same:
+            self.release()
+        return same
 
     def release(self) -> None:
         if self._fd is not None:
