@@ -111,7 +111,7 @@ def start_server(db: Path) -> tuple[subprocess.Popen[bytes], str]:
         if proc.poll() is not None:
             raise SystemExit(f"the server exited with {proc.returncode}")
         try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+            if httpx.get(base + "/healthz", timeout=2).status_code in (200, 503):  # 503: no scheduler
                 return proc, base
         except httpx.TransportError:
             time.sleep(0.2)

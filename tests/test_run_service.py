@@ -139,7 +139,9 @@ def test_second_run_waits_as_standby_and_takes_over_after_kill_9(
         )
     )
     wait_until(lambda: web.get("/healthz").status_code == 200, "a fresh heartbeat")
-    assert web.get("/healthz").json()["scheduler"]["holder"]["pid"] == first.pid
+    assert web.get("/healthz").json()["scheduler"]["state"] == "running"
+    assert "holder" not in web.get("/healthz").json()["scheduler"]  # no host or pid to strangers
+    assert store.service_state()["holder"]["pid"] == first.pid  # type: ignore[index]
 
     first.send_signal(signal.SIGKILL)  # dies holding the lock, mid-whatever
     first.wait(timeout=20)

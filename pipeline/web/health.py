@@ -136,7 +136,8 @@ def router(store: Store, settings: Settings) -> APIRouter:
         try:
             out["schema"] = store.schema_revision()
             out["database"] = "ok"
-            out["scheduler"] = scheduler_state(store, settings, now)
+            state = scheduler_state(store, settings, now)
+            out["scheduler"] = {k: v for k, v in state.items() if k != "holder"}  # no host or pid
         except Exception as exc:  # the database does not answer
             out["database"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             out["problems"].append(f"database: {out['database']}")
