@@ -152,6 +152,9 @@ class Service:
         self.context.pipeline()  # feeds.yaml and rules are checked now, not at the first job
         if not self._take_lock():
             return
+        if self.stopping.is_set():  # SIGTERM came while starting: nothing to undo but the lock
+            self.lock.release()
+            return
         jobs.install(self.context)
         service_id = self.store.start_service(whoami(), jobs.JOB_NAMES)
         scheduler = make_scheduler(self.settings, self.store)
