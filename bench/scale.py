@@ -245,7 +245,7 @@ def _counts(url: str) -> dict[str, int]:
             "articles": c.execute(text("SELECT count(*) FROM articles")).scalar_one(),
             "scored": c.execute(text("SELECT count(DISTINCT article_id) FROM scores")).scalar_one(),
             "entries": c.execute(text("SELECT count(*) FROM entries")).scalar_one(),
-            "pending": c.execute(text("SELECT count(*) FROM entries WHERE status = 'pending'")).scalar_one(),
+            "pending": c.execute(text("SELECT count(*) FROM entries WHERE status = 'new'")).scalar_one(),
             "alerts": c.execute(text("SELECT count(*) FROM alerts")).scalar_one(),
         }
     engine.dispose()
