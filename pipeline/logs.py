@@ -64,6 +64,7 @@ def use_format(fmt: str) -> None:
     )
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter)
+    logging.captureWarnings(fmt == "json")  # Python warnings as log records: every line is JSON
 
 
 def service_logging() -> None:
