@@ -119,6 +119,27 @@ def test_alert_is_raised_once_per_article(synced: Store) -> None:
     assert detail is not None and detail.letters[0].recipient == "letters@x.example"
 
 
+def test_text_is_stored_without_nul_characters_on_every_backend(synced: Store) -> None:
+    """PostgreSQL cannot store NUL at all: a hostile page carrying one is kept without it, and a
+    query value carrying one is no error (same on SQLite)."""
+    doc = Extracted("u", "Gaza\x00 strike", "Text\x00 of the article.", language="en")
+    aid = synced.save_article("maple-ledger", "http://127.0.0.1:9/nul\x00", doc, "", None, None)
+    with synced.session() as s:
+        title, body, url = s.execute(text(f"SELECT title, text, url FROM articles WHERE id = {aid}")).one()
+    assert (title, body, url) == ("Gaza strike", "Text of the article.", "http://127.0.0.1:9/nul")
+    assert synced.list_alerts(outlet="maple-ledger\x00", category="x\x00") == []
+
+
+@pytest.mark.parametrize("huge", [2**31, -(2**31) - 1, 2**63, 2**70])
+def test_an_id_too_large_for_the_column_is_an_overflow_error_on_every_backend(
+    synced: Store, huge: int
+) -> None:
+    """The web app answers 404 to an OverflowError: the id names nothing that can exist."""
+    with pytest.raises(OverflowError):
+        synced.alert_detail(huge)
+    assert synced.alert_detail(2**31 - 1) is None
+
+
 def test_revisit_stores_a_version_only_when_text_changes(synced: Store) -> None:
     doc = Extracted("u", "Title", "Old text.", language="en")
     aid = synced.save_article("maple-ledger", "http://127.0.0.1:9/a", doc, "", None, None)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from .schema import AuditEntry
@@ -34,8 +34,18 @@ def make_engine(url: str) -> Engine:
             max_overflow=SQLITE_POOL,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "handle_error", _overflow_as_itself)
+    return engine
+
+
+def _overflow_as_itself(context: ExceptionContext) -> BaseException | None:
+    """An integer too large for its column (schema.CheckedInteger, or sqlite3 itself) stays an
+    OverflowError, whichever backend: callers treat it as "no such object"."""
+    if isinstance(context.original_exception, OverflowError):
+        return context.original_exception
+    return None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -15,10 +15,10 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    String,
-    Text,
     UniqueConstraint,
 )
+from sqlalchemy import String as PlainString
+from sqlalchemy import Text as PlainText
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -44,8 +44,48 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+INTEGER_MAX = 2**31 - 1  # PostgreSQL's INTEGER (SQLite's own limit is 2**63 - 1)
+
+
+class CheckedInteger(TypeDecorator[int]):
+    """An INTEGER that refuses a value it cannot hold with OverflowError before the query runs,
+    on every backend alike (sqlite3 does so itself beyond 64 bits; PostgreSQL would fail the
+    statement beyond 32): an id from a URL that large names nothing, and the web app says 404."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> int | None:
+        if isinstance(value, int) and not -INTEGER_MAX - 1 <= value <= INTEGER_MAX:
+            raise OverflowError(f"{value} is out of range for an INTEGER column")
+        return value
+
+
+class _WithoutNul(TypeDecorator[str]):
+    """Text is stored without NUL characters, on every backend alike: PostgreSQL refuses them
+    outright (a page or a query string carrying one would fail the statement), SQLite would
+    keep them. Anywhere else they are noise, never content."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
+
+
+class String(_WithoutNul):
+    impl = PlainString
+    cache_ok = True  # read from each class itself
+
+
+class Text(_WithoutNul):
+    impl = PlainText
+    cache_ok = True
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
+        int: CheckedInteger,
+        str: String,
         dict[str, Any]: JSON,
         list[Any]: JSON,
         datetime: UTCDateTime,
