@@ -183,6 +183,40 @@ def _pg_databases() -> Iterator[_PgDatabases]:
     databases.close()
 
 
+class Databases:
+    """For tests that build a database once and hand each test a copy (``databases`` fixture)."""
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        self.request = request
+
+    def new_url(self) -> str:
+        """A database for a longer-lived fixture: '' on SQLite (the Settings' own file), or a fresh
+        migrated PostgreSQL database kept to the end of the session."""
+        if not ON_POSTGRES:
+            return ""
+        databases: _PgDatabases = self.request.getfixturevalue("_pg_databases")
+        return _url_for(databases.take())
+
+    def copy(self, source_url: str, target_url: str) -> None:
+        """Make *target_url* an exact copy of *source_url* (no connection may be open to either)."""
+        from sqlalchemy.engine import make_url
+
+        source, target = make_url(source_url), make_url(target_url)
+        if source.get_backend_name() == "sqlite":
+            import shutil
+
+            Path(str(target.database)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(str(source.database), str(target.database))
+            return
+        _drop_database(str(target.database))
+        _admin(f'CREATE DATABASE "{target.database}" TEMPLATE "{source.database}"')
+
+
+@pytest.fixture(scope="session")
+def databases(request: pytest.FixtureRequest) -> Databases:
+    return Databases(request)
+
+
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """The test's database URL: '' (the SQLite file under data_dir) or a fresh PostgreSQL database,

@@ -295,7 +295,7 @@ PROMO = "Read more: our complete guide to the city's summer festival season"
 
 
 def test_cycle_applies_the_outlets_selectors(
-    settings: Settings, local_site: LocalSite, tmp_path: Path
+    settings: Settings, local_site: LocalSite, tmp_path: Path, databases: Any
 ) -> None:
     """Generic extraction keeps an in-body promo; the outlet's drop selector removes it, on the
     first fetch and on revisits alike."""
@@ -312,7 +312,8 @@ def test_cycle_applies_the_outlets_selectors(
     tuned.write_text(outlet + "    extraction:\n      drop_selectors: [div.promo-box]\n")
     texts = {}
     for name, feeds in (("generic", generic), ("tuned", tuned)):
-        settings.data_dir = tmp_path / name
+        settings.data_dir = tmp_path / name  # a database of its own for each run
+        settings.database_url = databases.new_url()
         store = Store.open(settings.db_url)
         texts[name] = run(build(settings, store, feeds))["full"].text
         store.close()

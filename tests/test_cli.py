@@ -14,6 +14,8 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 from pipeline.demo.server import SITE
+from pipeline.settings import Settings
+from pipeline.store import Store
 from pipeline.store.migrate import head_revision
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,8 +24,10 @@ FR_PAGE = SITE / "courrier-du-fleuve/2026/11/montreal-manifestation-pro-hamas-ce
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("MEDIAWATCH_DATA_DIR", str(tmp_path / "var"))
+def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The CLI on the test's database (a file under tmp_path/var, or PostgreSQL: see conftest)."""
+    monkeypatch.setenv("MEDIAWATCH_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("MEDIAWATCH_DATABASE_URL", settings.db_url)
     return CliRunner()
 
 
@@ -185,10 +189,15 @@ def test_bad_setting_is_a_one_line_error(cli: CliRunner, monkeypatch: pytest.Mon
     assert "MEDIAWATCH_WORKERS" in _error_line(cli.invoke(main, ["config", "show"]))
 
 
-def test_db_upgrade_creates_the_schema(cli: CliRunner, tmp_path: Path) -> None:
+@pytest.mark.empty_database
+def test_db_upgrade_creates_the_schema(cli: CliRunner, settings: Settings) -> None:
     result = cli.invoke(main, ["db", "upgrade"])
     assert result.exit_code == 0 and f"revision {head_revision()}" in result.output
-    assert (tmp_path / "var" / "mediawatch.db").is_file()
+    if not settings.database_url:
+        assert (settings.data_dir / "mediawatch.db").is_file()
+    store = Store.open(settings.db_url, upgrade=False)
+    assert store.schema_revision() == head_revision()
+    store.close()
 
 
 def test_demo_then_alerts_and_export(cli: CliRunner, tmp_path: Path) -> None:

@@ -31,11 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def cycled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A demo cycle's database, made once for the module (tests copy it)."""
+def cycled(tmp_path_factory: pytest.TempPathFactory, databases: Any) -> Iterator[str]:
+    """A demo cycle's database, made once for the module (tests copy it); its URL."""
     tmp = tmp_path_factory.mktemp("cycled")
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
+        database_url=databases.new_url(),
         data_dir=tmp,
         feeds_file=ROOT / "feeds.yaml",
         alerts_dir=ROOT / "alerts",
@@ -49,13 +50,12 @@ def cycled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         store = Store.open(settings.db_url)
         run_cycle(build(settings, store, DEMO_FEEDS, base_url=site.base_url))
         store.close()
-    yield tmp / "mediawatch.db"
+    yield settings.db_url
 
 
 @pytest.fixture
-def demo_store(cycled: Path, settings: Settings) -> Iterator[Store]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(cycled, settings.data_dir / "mediawatch.db")
+def demo_store(cycled: str, settings: Settings, databases: Any) -> Iterator[Store]:
+    databases.copy(cycled, settings.db_url)
     store = Store.open(settings.db_url)
     yield store
     store.close()

@@ -141,6 +141,7 @@ def test_snippet_marks_matches(store: Store, corpus: dict[str, int]) -> None:
 
 def test_cli_search(settings: Settings, corpus: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEDIAWATCH_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("MEDIAWATCH_DATABASE_URL", settings.db_url)
     runner = CliRunner()
     base: list[str] = []
     res = runner.invoke(main, [*base, "search", "deplaces", "--format", "json"])

@@ -131,8 +131,10 @@ CLASH = {
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("MEDIAWATCH_DATA_DIR", str(tmp_path / "var"))
+def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The CLI on the test's database (a file under tmp_path/var, or PostgreSQL: see conftest)."""
+    monkeypatch.setenv("MEDIAWATCH_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("MEDIAWATCH_DATABASE_URL", settings.db_url)
     return CliRunner()
 
 

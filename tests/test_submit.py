@@ -12,6 +12,7 @@ from pipeline.cli import main
 from pipeline.config import load_feeds
 from pipeline.demo import DEMO_FEEDS
 from pipeline.demo.server import LocalSite
+from pipeline.settings import Settings
 from pipeline.store import Store
 from pipeline.store.schema import AuditEntry, Entry, Source
 
@@ -20,8 +21,10 @@ STORY = "maple-ledger/2026/11/khan-younis-family-killed-airstrike.html"
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("MEDIAWATCH_DATA_DIR", str(tmp_path / "var"))
+def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The CLI on the test's database (a file under tmp_path/var, or PostgreSQL: see conftest)."""
+    monkeypatch.setenv("MEDIAWATCH_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("MEDIAWATCH_DATABASE_URL", settings.db_url)
     return CliRunner()
 
 
@@ -35,15 +38,15 @@ def demo_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, site: LocalSite) -
     return feeds
 
 
-def entries(tmp_path: Path) -> list[Entry]:
-    store = Store.open(f"sqlite:///{tmp_path / 'var' / 'mediawatch.db'}")
+def entries(settings: Settings) -> list[Entry]:
+    store = Store.open(settings.db_url)
     with store.session() as s:
         rows = list(s.scalars(select(Entry)))
     store.close()
     return rows
 
 
-def test_submit_queues_the_url_for_the_outlet_matched_on_its_host(cli: CliRunner, tmp_path: Path) -> None:
+def test_submit_queues_the_url_for_the_outlet_matched_on_its_host(cli: CliRunner, settings: Settings) -> None:
     url = "https://www.theglobeandmail.com/world/article-example-story/?utm_source=twitter"
     result = cli.invoke(main, ["submit", url, "--by", "analyst@example.org"])
     assert result.exit_code == 0, result.output
@@ -52,9 +55,9 @@ def test_submit_queues_the_url_for_the_outlet_matched_on_its_host(cli: CliRunner
     )
     again = cli.invoke(main, ["submit", url])
     assert again.output.startswith("already known as entry 1 for globe-and-mail")
-    [row] = entries(tmp_path)
+    [row] = entries(settings)
     assert (row.status, row.submitted_by) == ("new", "analyst@example.org")
-    store = Store.open(f"sqlite:///{tmp_path / 'var' / 'mediawatch.db'}")
+    store = Store.open(settings.db_url)
     with store.session() as s:
         audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "url_submitted")).one()
         manual = s.scalars(select(Source).where(Source.kind == "manual")).one()
@@ -76,13 +79,13 @@ def test_submit_queues_the_url_for_the_outlet_matched_on_its_host(cli: CliRunner
     ],
 )
 def test_bad_submissions_are_one_line_errors(
-    cli: CliRunner, tmp_path: Path, args: list[str], message: str
+    cli: CliRunner, settings: Settings, args: list[str], message: str
 ) -> None:
     result = cli.invoke(main, ["submit", *args])
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1
     assert message in result.output
-    assert entries(tmp_path) == []
+    assert entries(settings) == []
 
 
 def test_shared_host_needs_the_outlet_unless_the_path_tells(
@@ -96,7 +99,7 @@ def test_shared_host_needs_the_outlet_unless_the_path_tells(
 
 
 def test_submit_now_fetches_scores_and_alerts(
-    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_site: LocalSite
+    cli: CliRunner, tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, demo_site: LocalSite
 ) -> None:
     demo_env(monkeypatch, tmp_path, demo_site)
     result = cli.invoke(
@@ -106,7 +109,7 @@ def test_submit_now_fetches_scores_and_alerts(
     assert "processed: processed (article 1)" in result.output
     requested = [path for path, _h in demo_site.requests]
     assert requested == ["/robots.txt", f"/{STORY}"]  # only that page: no feed was polled
-    store = Store.open(f"sqlite:///{tmp_path / 'var' / 'mediawatch.db'}")
+    store = Store.open(settings.db_url)
     [alert] = store.list_alerts()
     store.close()
     assert alert.kind == "praise"
