@@ -1,12 +1,16 @@
 # The two commands in the README:
 #   make demo   set up, run a full cycle on the bundled demo site, serve the alert queue
-#   make test   set up, lint, type-check and run the tests
+#   make test   set up, lint, type-check and run the tests on SQLite, then on PostgreSQL
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# pytest processes (pytest-xdist); each gets its own databases
+PYTEST_WORKERS    ?= 2
+# the PostgreSQL server for `make pytest-pg`: each test gets a fresh database on it (tests/conftest.py)
+TEST_DATABASE_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
 
-.PHONY: setup demo test lint typecheck pytest bench clean
+.PHONY: setup demo test lint typecheck pytest pytest-pg bench clean
 
 setup: $(STAMP) node_modules/htmx.org/dist/htmx.min.js
 
@@ -33,9 +37,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy pipeline
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
-test: setup lint typecheck pytest
+# The same suite on PostgreSQL; an unreachable server fails the run with a one-line reason.
+pytest-pg: $(STAMP)
+	MEDIAWATCH_TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest -n $(PYTEST_WORKERS)
+
+test: setup lint typecheck pytest pytest-pg
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache
