@@ -293,3 +293,13 @@ def test_weekly_and_monthly_reports_are_written_and_announced(
     assert month["articles"] == 3
     runs = store.last_runs(("report_weekly", "report_monthly"))
     assert runs["report_weekly"]["status"] == runs["report_monthly"]["status"] == "ok"
+
+
+def test_retraining_switched_off_is_recorded_as_skipped(
+    settings: Settings, store: Store, context: jobs.Context
+) -> None:
+    """(The gate itself, refusing a worse model and keeping the files, is tested in test_learning.)"""
+    context.settings = settings.model_copy(update={"nightly_retrain": False})
+    assert jobs.retrain() == {}
+    last = store.last_runs(("retrain",))["retrain"]
+    assert last["status"] == "skipped" and "MEDIAWATCH_NIGHTLY_RETRAIN" in last["error"]
