@@ -37,6 +37,7 @@ from .store.views import DueSource, PendingEntry, RevisitTarget, WireCopy
 log = logging.getLogger(__name__)
 CLUSTER_WINDOW = timedelta(days=3)
 COPIES_RELOAD = timedelta(hours=1)
+COPIES_LOOK = timedelta(seconds=1)  # a worker looks for others' new articles at most this often
 Progress = Callable[[str, int, int], None]
 
 
@@ -55,6 +56,7 @@ class Pipeline:
     rng: random.Random = field(default_factory=random.Random)
     copies_upto: int = 0  # the highest article id in ``copies``
     copies_loaded: datetime | None = None
+    copies_checked: datetime | None = None
     _scorer: Scorer | None = None
 
     @property
@@ -300,10 +302,14 @@ def refresh_copies(p: Pipeline) -> None:
     now = datetime.now(UTC)
     if p.copies_loaded is None or now - p.copies_loaded > COPIES_RELOAD:
         _load_copies(p)
+        p.copies_checked = now
+        return
+    if p.copies_checked is not None and now - p.copies_checked < COPIES_LOOK:
         return
     rows = p.store.clustering_texts_after(p.copies_upto, now - CLUSTER_WINDOW)
     p.copies.add_many(rows)
     p.copies_upto = max((r[0] for r in rows), default=p.copies_upto)
+    p.copies_checked = now
 
 
 def score_articles(p: Pipeline, batch: list[ScoringItem]) -> None:

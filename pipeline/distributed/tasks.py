@@ -126,7 +126,10 @@ def heartbeat(w: Worker, name: str, item_id: int, token: str) -> Iterator[None]:
         thread.join()
 
 
-def run_leased(task: Task, name: str, item_id: int, token: str, step: Callable[[Worker, int], None]) -> str:
+Step = Callable[["Worker", int], tuple[str, int] | None]  # returns the work that follows, if any
+
+
+def run_leased(task: Task, name: str, item_id: int, token: str, step: Step) -> str:
     """Lease, run *step*, finish; retries and quarantine as the module's docstring says."""
     w = worker()
     first = task.request.retries == 0
@@ -143,8 +146,13 @@ def run_leased(task: Task, name: str, item_id: int, token: str, step: Callable[[
                 _quarantine(w, name, item_id, error, "", attempts)
                 return "quarantined"
         with heartbeat(w, name, item_id, token):
-            step(w, item_id)
-        w.store.finish_lease(name, item_id, token)
+            following = step(w, item_id)
+        if following is None:
+            w.store.finish_lease(name, item_id, token)
+            return "done"
+        new_token = w.store.hand_over(name, item_id, token, following, datetime.now(UTC), w.lease)
+        if new_token is not None:  # (lost if the broker is away: its lease brings it back)
+            send(following[0], following[1], new_token)
         return "done"
     except Exception as exc:
         if not transient(exc):  # not something waiting fixes: a poison input (or a bug)
@@ -167,12 +175,6 @@ def send(name: str, item_id: int, token: str) -> None:
     TASKS[name].apply_async((item_id, token))
 
 
-def hand_to_score(w: Worker, article_id: int) -> None:
-    """Lease the article's score task and send it (a live lease: it is on its way already)."""
-    for item_id, token in w.store.lease_items("score", [article_id], datetime.now(UTC), w.lease):
-        send("score", item_id, token)
-
-
 def _fetch_page(w: Worker, url: str) -> FetchResult | Deferred:
     """A page within the shared per-host limits (a host blocked for long is not waited for)."""
     host = host_of(url)
@@ -186,39 +188,42 @@ def _fetch_page(w: Worker, url: str) -> FetchResult | Deferred:
 def poll_step(w: Worker, source_id: int) -> None:
     source = w.store.due_source(source_id)
     if source is None:  # disabled or removed since
-        return
+        return None
     with w.slots.slot(host_of(source.url)):
         poll_source(w.pipeline, source, datetime.now(UTC))
+    return None
 
 
-def fetch_step(w: Worker, entry_id: int) -> None:
+def fetch_step(w: Worker, entry_id: int) -> tuple[str, int] | None:
+    """Fetch, extract and store the entry's article; its scoring follows."""
     found = w.store.entry_for_fetch(entry_id)
     if found is None:
-        return
+        return None
     entry, status, article_id = found
     if status != "new":  # done already (a repeated message): make sure its score follows
         if status == "processed" and article_id is not None and not w.store.has_score(article_id):
-            hand_to_score(w, article_id)
-        return
+            return "score", article_id
+        return None
     page = _fetch_page(w, entry.url)
     refresh_copies(w.pipeline)
     item = store_entry(w.pipeline, entry, page)
-    if item is not None:
-        hand_to_score(w, item.article_id)
+    return ("score", item.article_id) if item is not None else None
 
 
 def score_step(w: Worker, article_id: int) -> None:
     item = w.store.scoring_item(article_id)
     if item is not None:
         score_articles(w.pipeline, [item])
+    return None
 
 
 def revisit_step(w: Worker, article_id: int) -> None:
     target = w.store.due_revisit(article_id, datetime.now(UTC))
     if target is None:  # done already, or taken off the schedule
-        return
+        return None
     with w.slots.slot(host_of(target.url)):
         revisit_article(w.pipeline, target)
+    return None
 
 
 @app.task(name="mediawatch.poll", bind=True, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]

@@ -140,6 +140,32 @@ class QuarantineStore(StoreBase):
                 q = q.where(TaskLease.token == token)
             s.execute(q)
 
+    def hand_over(
+        self, task: str, item_id: int, token: str, following: tuple[str, int], now: datetime, lease: timedelta
+    ) -> str | None:
+        """Finish our lease and lease the work that follows it (``(task, item_id)``) in one
+        transaction; return the new lease's token, or None when that work is leased already."""
+        next_task, next_id = following
+        new_token = str(uuid.uuid4())
+        try:
+            with self.sessions.begin() as s:
+                s.execute(
+                    delete(TaskLease).where(
+                        TaskLease.task == task, TaskLease.item_id == item_id, TaskLease.token == token
+                    )
+                )
+                row = s.get(TaskLease, (next_task, next_id), with_for_update=True)
+                if row is not None and row.leased_until > now:
+                    return None
+                if row is None:
+                    row = TaskLease(task=next_task, item_id=next_id, attempts=0, created_at=now)
+                    s.add(row)
+                row.token, row.leased_until = new_token, now + lease
+        except IntegrityError:  # leased by someone else at the same moment
+            self.finish_lease(task, item_id, token)
+            return None
+        return new_token
+
     def lease_counts(self, now: datetime) -> dict[str, int]:
         """Work handed out and not finished, by task (``<task>_expired`` for lost work)."""
         with self.session() as s:
