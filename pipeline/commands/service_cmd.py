@@ -11,7 +11,14 @@ from ..cli import echo_json, opened_store, settings_of
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A table for people, or one JSON object for scripts.",
+)
 @click.pass_context
 def status(ctx: click.Context, fmt: str) -> None:
     """Last run of each scheduled job, lagging jobs, failing sources and queue depth.
