@@ -218,7 +218,9 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Distributed: starts without finishing (workers lost) before quarantine."
     )
     task_max_retries: int = Field(
-        default=10, ge=0, description="Distributed: retries (exponential backoff, jitter) of transient errors."
+        default=10,
+        ge=0,
+        description="Distributed: retries (exponential backoff, jitter) of transient errors.",
     )
 
     @field_validator("contact")
