@@ -250,3 +250,41 @@ def test_sqlite_lock_names_its_holder_and_is_lost_with_its_file(tmp_path: Path) 
     second.release()
     assert second.holder() is None and first.acquire()
     first.release()
+
+
+def test_a_postgresql_restart_pauses_the_jobs_and_they_resume_with_the_lock(
+    local_site: LocalSite,
+    service_env: dict[str, str],
+    spawn: Callable[..., tuple[subprocess.Popen[str], Path]],
+    tmp_path: Path,
+) -> None:
+    """The advisory lock goes with the server's sessions: while it is lost no job starts; when the
+    server is back the service takes the lock again and goes on (a private cluster, stopped 5 s)."""
+    if not Path("/usr/lib/postgresql/15/bin/pg_ctl").exists():
+        pytest.skip("no PostgreSQL 15 binaries for a private cluster")
+    from pipeline.distributed.testing import PostgresCluster
+
+    cluster = PostgresCluster().init()
+    try:
+        write_site(local_site.root, 0, 2)
+        feeds = write_feeds(tmp_path / "feeds.yaml", local_site.base_url)
+        proc, log = spawn(service_env | {"MEDIAWATCH_DATABASE_URL": cluster.url}, "--feeds", str(feeds))
+        wait_until(lambda: "job done job=process" in log.read_text(), "the first jobs", alive=proc)
+        cluster.stop()
+        wait_until(lambda: "scheduler lock lost" in log.read_text(), "the lost lock", alive=proc)
+        time.sleep(5)
+        cluster.start()
+        wait_until(
+            lambda: "scheduler lock back: jobs resume" in log.read_text(), "the lock again", alive=proc
+        )
+        store = Store.open(cluster.url)
+        beat = store.service_state()
+        assert beat is not None and beat["status"] == "running" and beat["holder"]["pid"] == proc.pid
+        first_beat = beat["heartbeat"]
+        wait_until(lambda: store.service_state()["heartbeat"] > first_beat, "a heartbeat after the restart")  # type: ignore[index]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, log.read_text()
+        assert store.counts()["articles"] == 2 and store.service_state()["status"] == "stopped"  # type: ignore[index]
+        store.close()
+    finally:
+        cluster.destroy()

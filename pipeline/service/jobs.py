@@ -120,8 +120,10 @@ def run_job(kind: str, body: Callable[[Context], Stats]) -> Stats:
         status, error = "failed", f"{type(exc).__name__}: {exc}"
     try:
         ctx.store.finish_job(run_id, stats, status, error)
-    except Exception:
-        log.exception("job not recorded job=%s", kind)
+    except Exception as exc:  # the database went away during the job
+        log.warning(
+            "job not recorded job=%s: %s", kind, str(exc).strip().splitlines()[0] if str(exc) else exc
+        )
     fields = " ".join(f"{k}={v}" for k, v in sorted(stats.items()))
     log.info("job done job=%s status=%s %s%s", kind, status, fields, f" error={error!r}" if error else "")
     return stats

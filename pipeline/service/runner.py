@@ -171,10 +171,25 @@ class Service:
             jobs.install(None)
         log.warning("scheduler stopped cleanly")
 
+    def _try_lock(self, quiet: bool = False) -> bool:
+        """Hold the lock (again); False while another process has it or the database is away."""
+        try:
+            return self.lock.held() or self.lock.acquire()
+        except Exception as exc:  # the database does not answer: as if the lock were taken
+            if not quiet:
+                log.warning("scheduler lock not checked: %s", _first_line(exc))
+            return False
+
+    def _holder(self) -> str:
+        try:
+            return describe(self.lock.holder())
+        except Exception:  # the database does not answer
+            return "unknown: the database does not answer"
+
     def _take_lock(self) -> bool:
         said = False
-        while not self.lock.acquire():
-            holder = describe(self.lock.holder())
+        while not self._try_lock(quiet=said):
+            holder = self._holder()
             if not self.wait:
                 raise LockHeldError(f"another `mediawatch run` holds the scheduler lock: {holder}")
             if not said:
@@ -187,9 +202,10 @@ class Service:
         return True
 
     def _beat(self, scheduler: BackgroundScheduler, service_id: int) -> None:
+        """Every heartbeat: check the lock (pause the jobs while it is lost), record the beat."""
         paused = False
         while not self.stopping.wait(self.settings.heartbeat_seconds):
-            if not self.lock.held() and not self.lock.acquire():
+            if not self._try_lock(quiet=paused):
                 if not paused:
                     log.error("scheduler lock lost (database restarted?): no job starts until it is back")
                     scheduler.pause()
@@ -210,6 +226,11 @@ class Service:
         except Exception as exc:
             log.warning("stop not recorded: %s", exc)
         self.lock.release()
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def run_service(settings: Settings, store: Store, feeds_file: Path | None = None, wait: bool = True) -> None:
