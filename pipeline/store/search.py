@@ -1,7 +1,9 @@
 """Full-text search over stored articles (title and text), for analysts.
 
 SQLite uses the FTS5 table ``article_fts`` and PostgreSQL the GIN index over
-``mw_article_tsv(title, text)`` (both built by migration 0009). Accents are ignored both ways.
+``mw_article_tsv(title, text)`` (both built by migration 0009; 0012 makes PostgreSQL read plain
+words as FTS5 does). Accents are ignored both ways. Snippets come from FTS5's snippet() on
+SQLite and from ``make_snippet`` (the same shape) on PostgreSQL.
 
 The query is untrusted: it is parsed here into terms and rebuilt in the engine's syntax with
 every term quoted, so no input can raise a syntax error. Supported: words (all must match),
@@ -158,6 +160,56 @@ def tsquery(groups: Parsed) -> str:
     return " & ".join("(" + " | ".join(term(t) for t in g) + ")" for g in groups)
 
 
+def _fold(word: str) -> str:
+    """A word as the indexes compare it: accents removed, case folded."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)).casefold()
+
+
+def _matches(words: list[str], groups: Parsed) -> list[tuple[int, int]]:
+    """(first, last) word of every occurrence of every term in the folded *words*."""
+    spans = []
+    for term in (t for g in groups for t in g):
+        wanted = [_fold(t) for t in term.tokens]
+        last = len(wanted) - 1
+        for i in range(len(words) - last):
+            if all(
+                words[i + k] == w or (term.prefix and k == last and words[i + k].startswith(w))
+                for k, w in enumerate(wanted)
+            ):
+                spans.append((i, i + last))
+    return sorted(spans, key=lambda span: (span[0], -span[1]))  # the longer of two at one word first
+
+
+def make_snippet(text: str, groups: Parsed, size: int = SNIPPET_TOKENS) -> str:
+    """About *size* words of *text* around the most matches, each match (a phrase as one) between
+    MARK_START and MARK_END, "…" where the text is cut: FTS5's snippet(), made here for
+    PostgreSQL, whose ts_headline neither folds accents nor reads the text as plain words."""
+    found = list(_WORD.finditer(text))
+    if not found:
+        return text[: size * 8]
+    spans = _matches([_fold(m.group()) for m in found], groups)
+    starts = [max(0, min(a - 2, len(found) - size)) for a, _ in spans] or [0]
+    first = max(starts, key=lambda s: (sum(s <= a and b < s + size for a, b in spans), -s))
+    end = min(len(found), first + size)
+    out = ["…" if first else text[: found[0].start()]]
+    at = found[first].start()
+    for a, b in spans:
+        if a < first or b >= end or found[a].start() < at:
+            continue  # outside the window, or inside a match already marked
+        out += [text[at : found[a].start()], MARK_START, text[found[a].start() : found[b].end()], MARK_END]
+        at = found[b].end()
+    out.append(text[at : found[end - 1].end()] + ("…" if end < len(found) else text[found[-1].end() :]))
+    return "".join(out)
+
+
+def _pg_snippet(title: str | None, text: str | None, groups: Parsed) -> str:
+    """From the text, or from the title when only the title matches (as FTS5 picks the column)."""
+    snippet = make_snippet(text or "", groups)
+    if MARK_START not in snippet and title and MARK_START in (in_title := make_snippet(title, groups)):
+        return in_title
+    return snippet
+
+
 def _start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
@@ -186,7 +238,7 @@ class SearchStore(StoreBase):
         if dialect == "sqlite":
             fts = table("article_fts", literal_column("rowid"))
             fts_ref: ColumnElement[Any] = literal_column("article_fts")
-            snippet = func.snippet(fts_ref, -1, MARK_START, MARK_END, "…", SNIPPET_TOKENS)
+            snippet: ColumnElement[Any] = func.snippet(fts_ref, -1, MARK_START, MARK_END, "…", SNIPPET_TOKENS)
             rank: ColumnElement[Any] = -func.bm25(fts_ref, 2.0, 1.0)
             stmt = (
                 select(snippet, rank)
@@ -197,8 +249,7 @@ class SearchStore(StoreBase):
         elif dialect == "postgresql":
             tsq = func.to_tsquery(literal_column("'simple'::regconfig"), func.mw_unaccent(tsquery(groups)))
             tsv = func.mw_article_tsv(Article.title, Article.text)
-            options = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=35, MinWords=15"
-            snippet = func.ts_headline(literal_column("'simple'::regconfig"), Article.text, tsq, options)
+            snippet = Article.text.expression  # made into a snippet below
             rank = func.ts_rank(tsv, tsq)
             stmt = select(snippet, rank).select_from(Article).where(tsv.op("@@")(tsq))
         else:
@@ -232,7 +283,7 @@ class SearchStore(StoreBase):
                 outlet_name=outlet_name,
                 published_at=published,
                 language=lang,
-                snippet=snip or "",
+                snippet=(snip or "") if dialect == "sqlite" else _pg_snippet(title, snip, groups),
                 rank=float(r or 0.0),
                 alert_id=alert_id,
             )
