@@ -139,6 +139,7 @@ class Service:
         self.stopping = threading.Event()
         self.context = jobs.Context(settings, store, feeds_file, base_url, stopping=self.stopping)
         self.lock: ServiceLock = lock_for(store.engine)
+        self.service_id = 0  # its row in the runs table, once it schedules
 
     def stop(self, *_signal: Any) -> None:
         if not self.stopping.is_set():
@@ -156,18 +157,18 @@ class Service:
             self.lock.release()
             return
         jobs.install(self.context)
-        service_id = self.store.start_service(whoami(), jobs.JOB_NAMES)
+        self.service_id = self.store.start_service(whoami(), jobs.JOB_NAMES)
         scheduler = make_scheduler(self.settings, self.store)
         scheduler.start(paused=True)
         try:
             sync_jobs(scheduler, self.settings)
             scheduler.resume()
             log.warning("scheduler started jobs=%s", ",".join(j.id for j in scheduler.get_jobs()))
-            self._beat(scheduler, service_id)
+            self._beat(scheduler)
         finally:
             self.stopping.set()
             scheduler.shutdown(wait=True)  # waits for the running job
-            self._finish(service_id)
+            self._finish()
             jobs.install(None)
         log.warning("scheduler stopped cleanly")
 
@@ -201,7 +202,7 @@ class Service:
         log.warning("scheduler lock taken %s", describe(whoami()))
         return True
 
-    def _beat(self, scheduler: BackgroundScheduler, service_id: int) -> None:
+    def _beat(self, scheduler: BackgroundScheduler) -> None:
         """Every heartbeat: check the lock (pause the jobs while it is lost), record the beat."""
         paused = False
         while not self.stopping.wait(self.settings.heartbeat_seconds):
@@ -211,18 +212,25 @@ class Service:
                     scheduler.pause()
                     paused = True
                 continue
-            if paused:
-                log.warning("scheduler lock back: jobs resume")
-                scheduler.resume()
-                paused = False
             try:
-                self.store.beat(service_id)
+                if paused:
+                    self._resume(scheduler)
+                    paused = False
+                self.store.beat(self.service_id)
             except Exception as exc:  # the database is away for a moment: the jobs will say so
-                log.warning("heartbeat not recorded: %s", exc)
+                log.warning("heartbeat not recorded: %s", _first_line(exc))
 
-    def _finish(self, service_id: int) -> None:
+    def _resume(self, scheduler: BackgroundScheduler) -> None:
+        """The lock is back. If another process scheduled meanwhile, this one records itself again."""
+        latest = self.store.service_state()
+        if latest is None or latest["id"] != self.service_id:
+            self.service_id = self.store.start_service(whoami(), jobs.JOB_NAMES)
+        log.warning("scheduler lock back: jobs resume")
+        scheduler.resume()
+
+    def _finish(self) -> None:
         try:
-            self.store.stop_service(service_id)
+            self.store.stop_service(self.service_id)
         except Exception as exc:
             log.warning("stop not recorded: %s", exc)
         self.lock.release()

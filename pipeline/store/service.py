@@ -73,6 +73,7 @@ class ServiceStore(StoreBase):
         stats = dict(row.stats)
         beat = stats.pop("heartbeat", None)
         return {
+            "id": row.id,
             "status": row.status,
             "started_at": row.started_at,
             "finished_at": row.finished_at,
