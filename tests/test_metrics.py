@@ -27,7 +27,7 @@ from pipeline.backup import BackupError, backups, verify
 from pipeline.demo.server import LocalSite, Override
 from pipeline.logs import KeyValueJsonFormatter
 from pipeline.retention import apply_retention
-from pipeline.service import jobs, make_scheduler, sync_jobs
+from pipeline.service import jobs, make_scheduler, stop_scheduler, sync_jobs
 from pipeline.settings import Settings
 from pipeline.store import Store
 from pipeline.web.app import create_app
@@ -105,7 +105,7 @@ def test_a_late_job_shows_as_lag_in_metrics_and_status(
     scheduler = make_scheduler(settings, store)
     scheduler.start(paused=True)
     sync_jobs(scheduler, settings)
-    scheduler.shutdown(wait=False)
+    stop_scheduler(scheduler, wait=False)
     two_hours_ago = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
     with store.engine.begin() as conn:
         conn.execute(

@@ -10,13 +10,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
 from pipeline.demo import DEMO_FEEDS
 from pipeline.demo.server import LocalSite
-from pipeline.service import job_specs, jobs, make_scheduler, sync_jobs
+from pipeline.service import job_specs, jobs, make_scheduler, stop_scheduler, sync_jobs
 from pipeline.settings import Settings
 from pipeline.store import Store
 from pipeline.store.migrate import head_revision
@@ -133,7 +134,7 @@ def test_jobs_live_in_the_database_one_at_a_time_with_grace_in_minutes(
     scheduler = make_scheduler(settings, store)
     scheduler.start(paused=True)
     sync_jobs(scheduler, settings)
-    scheduler.shutdown(wait=False)
+    stop_scheduler(scheduler, wait=False)
     stored = store.job_schedule()  # read back from APScheduler's table, not from memory
     assert set(stored) == {s.id for s in job_specs(settings)} == set(jobs.JOB_NAMES)
     again = make_scheduler(settings, store)  # a second process sees the same jobs
@@ -145,7 +146,7 @@ def test_jobs_live_in_the_database_one_at_a_time_with_grace_in_minutes(
     poll = again.get_job("poll")
     assert poll is not None and poll.trigger.interval.total_seconds() == settings.poll_interval_minutes * 60
     assert poll.func_ref == "pipeline.service.jobs:poll"
-    again.shutdown(wait=False)
+    stop_scheduler(again, wait=False)
 
     jobs.install(jobs.Context(settings, store, DEMO_FEEDS, demo_site.base_url))
     try:
@@ -203,3 +204,31 @@ def test_distributed_mode_enqueues_instead_of_running_the_stages(
         store.close()
     finally:
         server.stop()
+
+
+def test_a_restart_keeps_the_stored_times_of_unchanged_daily_jobs(settings: Settings, store: Store) -> None:
+    """A backup missed during a short stop still runs (its stored time is kept); a changed time
+    replaces the job; polling starts at once either way."""
+    from datetime import UTC, datetime, timedelta
+
+    def restart(s: Settings) -> dict[str, datetime | None]:
+        scheduler = make_scheduler(s, store)
+        scheduler.start(paused=True)
+        sync_jobs(scheduler, s)
+        stop_scheduler(scheduler, wait=False)
+        return store.job_schedule()
+
+    restart(settings)
+    missed = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)  # within the grace
+    scheduler = make_scheduler(settings, store)  # the service was stopped while these were due
+    scheduler.start(paused=True)
+    for job in ("backup", "report_weekly", "poll"):
+        scheduler.modify_job(job, next_run_time=missed)
+    stop_scheduler(scheduler, wait=False)
+    again = restart(settings)
+    assert again["backup"] == again["report_weekly"] == missed  # will run as soon as it starts
+    assert again["poll"] is not None and again["poll"] > missed  # set to "now" at start
+    moved = restart(settings.model_copy(update={"backup_time": "01:15"}))
+    assert moved["backup"] is not None and moved["backup"] > datetime.now(UTC)
+    assert moved["backup"].astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M") == "01:15"
+    assert moved["report_weekly"] == missed

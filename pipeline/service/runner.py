@@ -93,6 +93,15 @@ def make_scheduler(settings: Settings, store: Store) -> BackgroundScheduler:
     )
 
 
+def stop_scheduler(scheduler: BackgroundScheduler, wait: bool = True) -> None:
+    """Shut down without touching the stored schedule. (APScheduler's shutdown looks at due jobs
+    once more after its executors are gone: each fails to start, and its next run time moves on,
+    so a job due then, e.g. while the lock was lost, would be skipped. Detached first, the job
+    store keeps those times for the next start.)"""
+    scheduler.remove_jobstore("default", shutdown=False)
+    scheduler.shutdown(wait=wait)
+
+
 def _same(a: BaseTrigger, b: BaseTrigger) -> bool:
     return (str(a), str(getattr(a, "timezone", ""))) == (str(b), str(getattr(b, "timezone", "")))
 
@@ -167,7 +176,7 @@ class Service:
             self._beat(scheduler)
         finally:
             self.stopping.set()
-            scheduler.shutdown(wait=True)  # waits for the running job
+            stop_scheduler(scheduler)  # waits for the running job
             self._finish()
             jobs.install(None)
         log.warning("scheduler stopped cleanly")
