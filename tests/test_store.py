@@ -140,6 +140,74 @@ def test_an_id_too_large_for_the_column_is_an_overflow_error_on_every_backend(
     assert synced.alert_detail(2**31 - 1) is None
 
 
+@pytest.mark.postgres_only("workers on several machines write one PostgreSQL at once; SQLite has one writer")
+def test_an_article_and_its_score_stored_by_two_workers_at_once_are_stored_once(
+    synced: Store, settings: Settings
+) -> None:
+    """The other worker's insert is not committed when we look, so ours waits on the unique key
+    and then fails: the store answers with the other's row instead of an error."""
+    import threading
+
+    from sqlalchemy import insert
+
+    from pipeline.store.schema import Article, ScoreRow
+
+    url = "http://127.0.0.1:9/raced"
+    other = Store.open(settings.db_url, upgrade=False)
+    mine: dict[str, object] = {}
+    with other.engine.connect() as conn:
+        conn.execute(
+            insert(Article).values(
+                url=url, outlet_id="maple-ledger", content_hash="h", first_seen_at=NOW, last_fetched_at=NOW
+            )
+        )
+        doc = Extracted("u", "Title", "Text.", language="en")
+        worker = threading.Thread(
+            target=lambda: mine.update(id=synced.save_article("maple-ledger", url, doc, "", None, None))
+        )
+        worker.start()
+        _wait_for_a_lock_wait(conn)
+        conn.commit()
+        worker.join(timeout=30)
+        theirs = conn.execute(text("SELECT id FROM articles WHERE url = :u"), {"u": url}).scalar_one()
+        assert mine["id"] == theirs
+        score = Score(str(theirs), True, 0.9, {}, False, None, 0.1, [], "v1")
+        conn.execute(
+            insert(ScoreRow).values(
+                article_id=theirs,
+                model_version="v1",
+                content_hash="h",
+                relevant=True,
+                relevance=0.9,
+                categories={},
+                alert=False,
+                severity=0.1,
+                evidence=[],
+                created_at=NOW,
+            )
+        )
+        worker = threading.Thread(target=lambda: mine.update(score=synced.save_score(theirs, score)))
+        worker.start()
+        _wait_for_a_lock_wait(conn)
+        conn.commit()
+        worker.join(timeout=30)
+        assert mine["score"] == conn.execute(text("SELECT id FROM scores")).scalar_one()
+    other.close()
+
+
+def _wait_for_a_lock_wait(conn: object) -> None:
+    """Until another session of this database waits on a lock (ours holds it)."""
+    import time
+
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 30
+    while not conn.execute(query).scalar() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.05)
+
+
 def test_revisit_stores_a_version_only_when_text_changes(synced: Store) -> None:
     doc = Extracted("u", "Title", "Old text.", language="en")
     aid = synced.save_article("maple-ledger", "http://127.0.0.1:9/a", doc, "", None, None)

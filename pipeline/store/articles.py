@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..cluster import Member, cluster_agency, originator_of
@@ -19,6 +20,19 @@ from .views import RevisitOutcome, RevisitTarget, StoredText, WireCopy, WireMemb
 
 def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+
+
+def _same_score(s: Session, article_id: int, model_version: str) -> int | None:
+    """The id of the article's score by *model_version* for its current text, if stored."""
+    return s.scalar(
+        select(ScoreRow.id)
+        .join(Article, Article.id == ScoreRow.article_id)
+        .where(
+            ScoreRow.article_id == article_id,
+            ScoreRow.model_version == model_version,
+            ScoreRow.content_hash == Article.content_hash,
+        )
+    )
 
 
 def _day(value: str | None) -> date | None:
@@ -45,6 +59,24 @@ class ArticlesStore(StoreBase):
     ) -> int:
         """Insert the article (first version) or return the existing one's id for *url*.
         *partial_reason*, when given, marks the text as less than the full article."""
+        try:
+            return self._insert_article(outlet_id, url, doc, summary, published, wire_agency, partial_reason)
+        except IntegrityError:  # another worker stored the same URL between our look and our insert
+            found = self.article_id_for_url(url)
+            if found is None:
+                raise
+            return found
+
+    def _insert_article(
+        self,
+        outlet_id: str,
+        url: str,
+        doc: Extracted,
+        summary: str,
+        published: datetime | None,
+        wire_agency: str | None,
+        partial_reason: str | None,
+    ) -> int:
         now = utcnow()
         digest = content_hash(doc.title, doc.text)
         with self.sessions.begin() as s:
@@ -156,17 +188,21 @@ class ArticlesStore(StoreBase):
 
     def save_score(self, article_id: int, score: Score) -> int:
         """Store a score; the same article, model and text is stored once."""
+        try:
+            return self._insert_score(article_id, score)
+        except IntegrityError:  # another worker stored the same score at the same moment
+            with self.session() as s:
+                found = _same_score(s, article_id, score.model_version)
+            if found is None:
+                raise
+            return found
+
+    def _insert_score(self, article_id: int, score: Score) -> int:
         with self.sessions.begin() as s:
             article = s.get_one(Article, article_id)
-            existing = s.scalar(
-                select(ScoreRow).where(
-                    ScoreRow.article_id == article_id,
-                    ScoreRow.model_version == score.model_version,
-                    ScoreRow.content_hash == article.content_hash,
-                )
-            )
+            existing = _same_score(s, article_id, score.model_version)
             if existing is not None:
-                return existing.id
+                return existing
             row = ScoreRow(
                 article_id=article_id,
                 model_version=score.model_version,
@@ -200,7 +236,7 @@ class ArticlesStore(StoreBase):
             rows = s.scalars(
                 select(Article)
                 .where(Article.next_revisit_at.is_not(None), Article.next_revisit_at <= now)
-                .order_by(Article.next_revisit_at)
+                .order_by(Article.next_revisit_at, Article.id)  # ties in one order on every backend
                 .limit(limit)
             )
             return [

@@ -47,7 +47,9 @@ class SourcesStore(StoreBase):
 
     def outlet_names(self) -> list[tuple[str, str]]:
         with self.session() as s:  # two columns only: an outlet's config can be large
-            return [(i, n) for i, n in s.execute(select(Outlet.id, Outlet.name).order_by(Outlet.name))]
+            return [
+                (i, n) for i, n in s.execute(select(Outlet.id, Outlet.name).order_by(Outlet.name, Outlet.id))
+            ]
 
     def due_sources(self, now: datetime, lease: timedelta | None = None) -> list[DueSource]:
         """Enabled sources whose next check time has come (never-checked ones first).

@@ -284,7 +284,7 @@ class WorkspaceStore(StoreBase):
             .add_columns(Claim)
             .join(Claim, Claim.alert_id == Alert.id)
             .where(Claim.user_id == user_id, Claim.status != "released")
-            .order_by(Claim.status, Alert.priority.desc())
+            .order_by(Claim.status, Alert.priority.desc(), Alert.id.desc())
         )
         with self.session() as s:
             return [(_view(a, art, o), _claim(c)) for a, art, o, c in s.execute(q)]
@@ -463,7 +463,7 @@ class WorkspaceStore(StoreBase):
         q = _alert_query().where(Alert.status.in_(LIVE), Alert.claims_taken < Alert.letter_cap)
         if since is not None:
             q = q.where(Alert.triaged_at > since)
-        q = q.order_by(Alert.priority.desc()).limit(limit)
+        q = q.order_by(Alert.priority.desc(), Alert.id.desc()).limit(limit)
         with self.session() as s:
             return [_view(*row) for row in s.execute(q)]
 
