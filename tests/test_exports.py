@@ -354,3 +354,29 @@ def test_cli_empty_query_is_an_error_naming_the_option(
     assert result.exit_code == 2
     assert result.output.startswith("mediawatch: error: --query: give one or more words"), result.output
     assert not out.exists()
+
+
+@pytest.mark.postgres_only("server-side cursors are PostgreSQL's; sqlite3 steps through its result anyway")
+def test_exports_stream_through_a_server_side_cursor(store: Store) -> None:
+    """More rows than one batch: the export reads them through a named cursor, a batch at a time,
+    rather than the whole result into memory."""
+    from sqlalchemy import insert, text
+
+    from pipeline.config import load_feeds
+    from pipeline.demo import DEMO_FEEDS
+    from pipeline.store.exports import BATCH, stream
+    from pipeline.store.schema import Article
+
+    store.sync_outlets(load_feeds(DEMO_FEEDS, "http://127.0.0.1:9"))
+    same = {"outlet_id": "maple-ledger", "content_hash": "h", "first_seen_at": DAY1, "last_fetched_at": DAY1}
+    rows = [{"url": f"http://127.0.0.1:9/{i}", "title": f"A {i}", **same} for i in range(BATCH + 10)]
+    with store.engine.begin() as conn:
+        conn.execute(insert(Article), rows)
+    with store.session() as s:
+        streamed = stream(s, "articles", ExportFilters(text="none"))
+        first = next(streamed)
+        cursors = s.execute(text("SELECT count(*) FROM pg_cursors WHERE NOT is_holdable")).scalar()
+        assert cursors == 1
+        assert [first["article_id"], *(r["article_id"] for r in streamed)] == sorted(
+            s.scalars(text("SELECT id FROM articles")).all()
+        )
