@@ -5,17 +5,22 @@ The database: by default each test gets its own SQLite file under ``tmp_path``. 
     MEDIAWATCH_TEST_DATABASE_URL=postgresql+psycopg://root@127.0.0.1:5432/test pytest -n 2
 
 (``make pytest-pg``) each test that asks for ``settings`` (and so ``store``, the web app and the
-CLI subprocesses that take their environment from settings) gets a fresh PostgreSQL database
-instead: the migrations run once per pytest process (each xdist worker) into a template database
-``mwt_<pid>_tpl``, and every test gets ``CREATE DATABASE mwt_<pid>_<n> TEMPLATE mwt_<pid>_tpl``,
-dropped (connections and all) when it ends. The URL only names the server and the user, who must
-be allowed to create databases; its own database is used for administration only. Databases left
-by a killed run (their process gone) are dropped at the next start. An unreachable server is an
-error, never a silent skip.
+CLI runs and subprocesses that take ``MEDIAWATCH_DATABASE_URL`` from ``settings.db_url``) gets a
+fresh PostgreSQL database instead: the migrations run once per pytest process (each xdist
+worker) into a template database ``mwt_<pid>_tpl``, and every test gets ``CREATE DATABASE
+mwt_<pid>_<n> TEMPLATE mwt_<pid>_tpl`` (made one test ahead on a background thread), dropped with
+its connections when the test ends. The URL only names the server and a user allowed to create
+databases; its own database is used for administration only. Databases left by a killed run
+(their process gone) are dropped at the next start. An unreachable server is an error (exit 4,
+one line naming the URL), never a silent skip.
 
-Markers: ``sqlite_only`` for tests about SQLite itself (WAL, PRAGMAs, FTS5 tokenizer, the file on
-disk), skipped on PostgreSQL; ``postgres_only`` for their PostgreSQL counterparts, skipped on
-SQLite.
+Markers: ``sqlite_only(reason)`` for tests about SQLite itself (WAL, PRAGMAs, the file on disk,
+the online backup API), skipped on PostgreSQL; ``postgres_only(reason)`` for PostgreSQL's own
+(GIN index, server-side cursors, concurrent writers), skipped on SQLite; ``empty_database`` for
+migration tests that start from no table at all.
+
+Fixtures for tests that need more than one database: ``database_url`` (the test's own, '' on
+SQLite) and ``databases`` (``new_url()`` for a module-wide database, ``copy(source, target)``).
 """
 
 from __future__ import annotations
