@@ -105,24 +105,28 @@ class ServiceStore(StoreBase):
         return dict(row.stats) if row is not None else {}
 
     def last_runs(self, kinds: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-        """The latest run of each kind, and the latest that succeeded."""
-        out: dict[str, dict[str, Any]] = {}
+        """The latest run of each kind, and when one last succeeded (two grouped scans of runs)."""
         with self.session() as s:
-            for kind in kinds:
-                last = s.scalars(select(Run).where(Run.kind == kind).order_by(Run.id.desc()).limit(1)).first()
-                if last is None:
-                    continue
-                ok = s.scalar(select(func.max(Run.finished_at)).where(Run.kind == kind, Run.status == "ok"))
-                out[kind] = {
+            latest = select(func.max(Run.id)).where(Run.kind.in_(kinds)).group_by(Run.kind)
+            ok = dict(
+                s.execute(
+                    select(Run.kind, func.max(Run.finished_at))
+                    .where(Run.kind.in_(kinds), Run.status == "ok")
+                    .group_by(Run.kind)
+                ).all()
+            )
+            return {
+                last.kind: {
                     "status": last.status,
                     "started_at": last.started_at,
                     "finished_at": last.finished_at,
                     "seconds": _seconds(last.started_at, last.finished_at),
                     "stats": last.stats,
                     "error": last.error,
-                    "last_ok_at": _aware(ok),
+                    "last_ok_at": _aware(ok.get(last.kind)),
                 }
-        return out
+                for last in s.scalars(select(Run).where(Run.id.in_(latest)))
+            }
 
     def job_schedule(self) -> dict[str, datetime | None]:
         """Each scheduled job's next run time from APScheduler's table ({} before the first run)."""
