@@ -174,6 +174,7 @@ def pg_url() -> Iterator[str]:
         admin.close()
 
 
+@pytest.mark.postgres_only("the advisory lock: with a database of its own, once is enough")
 def test_postgresql_advisory_lock_refuses_a_second_scheduler_and_names_the_first(
     pg_url: str,
     local_site: LocalSite,
@@ -215,6 +216,7 @@ LEAK_KB = 200  # a cache that keeps one 50 kB page per new story, never forgetti
 BOUND_KB = 150  # growth per cycle after warm-up: the 3-day wire-copy index (~5 kB a story) is below it
 
 
+@pytest.mark.sqlite_only("the soak makes its own SQLite database: once is enough")
 def test_a_compressed_day_keeps_memory_flat_and_the_check_catches_a_leak() -> None:
     """72 cycles of 20 simulated minutes (poll, process, revisit, notices; retention every 6 h),
     4 new stories each, in a process of its own; then 24 more cycles that leak LEAK_KB each."""
@@ -252,6 +254,7 @@ def test_sqlite_lock_names_its_holder_and_is_lost_with_its_file(tmp_path: Path) 
     first.release()
 
 
+@pytest.mark.postgres_only("a private PostgreSQL cluster of its own: once is enough")
 def test_a_postgresql_restart_pauses_the_jobs_and_they_resume_with_the_lock(
     local_site: LocalSite,
     service_env: dict[str, str],
