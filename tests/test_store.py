@@ -195,6 +195,33 @@ def test_an_article_and_its_score_stored_by_two_workers_at_once_are_stored_once(
     other.close()
 
 
+@pytest.mark.empty_database
+@pytest.mark.postgres_only("processes on several machines start together on one PostgreSQL")
+def test_processes_starting_together_migrate_once(settings: Settings) -> None:
+    """Web, scheduler and workers restarted after an upgrade all open the store at once."""
+    import threading
+
+    stores = [Store.open(settings.db_url, upgrade=False) for _ in range(3)]
+    start, errors = threading.Barrier(len(stores)), []
+
+    def upgrade(store: Store) -> None:
+        start.wait()
+        try:
+            store.upgrade()
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=upgrade, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert {s.schema_revision() for s in stores} == {head_revision()}
+    for s in stores:
+        s.close()
+
+
 def _wait_for_a_lock_wait(conn: object) -> None:
     """Until another session of this database waits on a lock (ours holds it)."""
     import time

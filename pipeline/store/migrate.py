@@ -8,9 +8,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# PostgreSQL advisory lock held by a migration's transaction (any fixed number; "mwmigr" in ASCII)
+MIGRATION_LOCK = 0x6D776D69677200
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -35,6 +38,9 @@ def head_revision(engine: Engine | None = None) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to *revision*; a no-op when already there.
 
+    On PostgreSQL the migration holds an advisory lock for its transaction: web, scheduler and
+    workers started together after an upgrade apply it once, the others then find it done.
+
     SQLite alters tables by copying them, which foreign keys would refuse while rows point at
     them; so they are switched off for the migration (outside its transaction, where SQLite
     allows it), checked afterwards, and switched back on."""
@@ -46,6 +52,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             conn.commit()
         try:
             with conn.begin():
+                if conn.dialect.name == "postgresql":  # processes starting at once migrate one by one
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
                 if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
