@@ -186,11 +186,16 @@ def _fetch_page(w: Worker, url: str) -> FetchResult | Deferred:
 
 
 def poll_step(w: Worker, source_id: int) -> None:
+    """Poll the source, then send its new entries to be fetched at once (not next cycle)."""
     source = w.store.due_source(source_id)
     if source is None:  # disabled or removed since
         return None
     with w.slots.slot(host_of(source.url)):
         poll_source(w.pipeline, source, datetime.now(UTC))
+    now = datetime.now(UTC)
+    new = w.store.unleased_pending_entries(now, w.settings.max_entries_per_cycle, source_id)
+    for entry_id, token in w.store.lease_items("fetch", new, now, w.lease):
+        send("fetch", entry_id, token)
     return None
 
 

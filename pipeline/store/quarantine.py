@@ -8,6 +8,7 @@ found again (its lease expired) and enqueued by the next ``enqueue_due``.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from .sources import MANUAL, _due
 from .views import DueSource, PendingEntry, RevisitTarget
 
 TASKS = ("poll", "fetch", "score", "revisit")
+LEASE_CHUNK = 500
 Start = Literal["run", "skip", "poison"]
 
 
@@ -54,31 +56,51 @@ class QuarantineStore(StoreBase):
     ) -> list[tuple[int, str]]:
         """Lease each item that has no live lease; return ``(item_id, token)`` for those leased.
         An expired lease is taken over with a new token (its old message, if it ever runs,
-        then finds the lease is no longer its own and does nothing)."""
+        then finds the lease is no longer its own and does nothing). One transaction per
+        chunk of items; item by item when another scheduler leased one at the same moment."""
         out: list[tuple[int, str]] = []
-        for item_id in item_ids:
-            token = str(uuid.uuid4())
+        for i in range(0, len(item_ids), LEASE_CHUNK):
+            chunk = item_ids[i : i + LEASE_CHUNK]
             try:
-                with self.sessions.begin() as s:
-                    row = s.get(TaskLease, (task, item_id), with_for_update=True)
-                    if row is None:
-                        s.add(
-                            TaskLease(
-                                task=task,
-                                item_id=item_id,
-                                token=token,
-                                leased_until=now + lease,
-                                attempts=0,
-                                created_at=now,
-                            )
+                out.extend(self._lease_chunk(task, chunk, now, lease))
+            except IntegrityError:
+                for item_id in chunk:
+                    with contextlib.suppress(IntegrityError):
+                        out.extend(self._lease_chunk(task, [item_id], now, lease))
+        return out
+
+    def _lease_chunk(
+        self, task: str, ids: list[int], now: datetime, lease: timedelta
+    ) -> list[tuple[int, str]]:
+        out: list[tuple[int, str]] = []
+        with self.sessions.begin() as s:
+            rows = {
+                r.item_id: r
+                for r in s.scalars(
+                    select(TaskLease)
+                    .where(TaskLease.task == task, TaskLease.item_id.in_(ids))
+                    .with_for_update()
+                )
+            }
+            for item_id in dict.fromkeys(ids):
+                token = str(uuid.uuid4())
+                row = rows.get(item_id)
+                if row is None:
+                    s.add(
+                        TaskLease(
+                            task=task,
+                            item_id=item_id,
+                            token=token,
+                            leased_until=now + lease,
+                            attempts=0,
+                            created_at=now,
                         )
-                    elif row.leased_until <= now:
-                        row.token, row.leased_until = token, now + lease
-                    else:
-                        continue
-            except IntegrityError:  # another scheduler leased it at the same moment
-                continue
-            out.append((item_id, token))
+                    )
+                elif row.leased_until <= now:
+                    row.token, row.leased_until = token, now + lease
+                else:
+                    continue
+                out.append((item_id, token))
         return out
 
     def expired_leases(self, now: datetime, limit: int = 1000) -> list[tuple[str, int]]:
@@ -185,18 +207,18 @@ class QuarantineStore(StoreBase):
         with self.session() as s:
             return set(s.scalars(select(QuarantineItem.item_id).where(QuarantineItem.task == task)))
 
-    def unleased_pending_entries(self, now: datetime, limit: int) -> list[int]:
-        """New entries whose retry time has come, not leased to a worker, oldest first."""
+    def unleased_pending_entries(self, now: datetime, limit: int, source_id: int | None = None) -> list[int]:
+        """New entries whose retry time has come, not leased to a worker, oldest first (of one
+        source when *source_id* is given)."""
+        q = (
+            select(Entry.id)
+            .where(Entry.status == "new", or_(Entry.retry_at.is_(None), Entry.retry_at <= now))
+            .where(~_leased("fetch", Entry.id), ~_quarantined("fetch", Entry.id))
+        )
+        if source_id is not None:
+            q = q.where(Entry.source_id == source_id)
         with self.session() as s:
-            return list(
-                s.scalars(
-                    select(Entry.id)
-                    .where(Entry.status == "new", or_(Entry.retry_at.is_(None), Entry.retry_at <= now))
-                    .where(~_leased("fetch", Entry.id), ~_quarantined("fetch", Entry.id))
-                    .order_by(Entry.id)
-                    .limit(limit)
-                )
-            )
+            return list(s.scalars(q.order_by(Entry.id).limit(limit)))
 
     def unscored_articles(self, since: datetime, limit: int) -> list[int]:
         """Articles first seen since *since* without any score, not leased nor quarantined (their
