@@ -112,8 +112,15 @@ def finished(expected: int) -> Any:
 
 
 def make_cluster(
-    tmp: Path, site: LocalSite, corpus: Corpus, redis_url: str, edit: Any = None, **conf: str
+    tmp: Path,
+    site: LocalSite,
+    corpus: Corpus,
+    redis_url: str,
+    edit: Any = None,
+    database_url: str = "",
+    **conf: str,
 ) -> Cluster:
+    """*database_url*: the test's database (PostgreSQL in the PostgreSQL run), else SQLite."""
     feeds = corpus.feeds_yaml(site.base_url, tmp / "feeds.yaml")
     if edit is not None:
         config = yaml.safe_load(feeds.read_text())
@@ -130,6 +137,8 @@ def make_cluster(
         "task_lease_seconds": "60",
         "revisit_sample": "0",
     }
+    if database_url:
+        base["database_url"] = database_url
     cluster = Cluster(tmp, site, corpus, {**base, **conf})
     store = Store.open(cluster.db_url)
     build(cluster.settings, store)  # what the scheduler does at start: outlets and sources
@@ -146,7 +155,8 @@ def generated(tmp_path: Path) -> Iterator[tuple[LocalSite, Corpus]]:
 
 def reference(tmp: Path, cluster: Cluster) -> dict[str, set[str]]:
     """The same corpus through the embedded cycle: which URLs become articles and alerts."""
-    settings = cluster.settings.model_copy(update={"data_dir": tmp / "ref", "redis_url": ""})
+    update = {"data_dir": tmp / "ref", "redis_url": "", "database_url": ""}  # SQLite
+    settings = cluster.settings.model_copy(update=update)
     store = Store.open(settings.db_url)
     try:
         run_cycle(build(settings, store))
@@ -207,7 +217,7 @@ def assert_exactly_once(c: dict[str, Any], expected: int) -> None:
 
 # ------------------------------------------------------------------------------------------------
 def test_two_workers_process_every_entry_once_and_share_host_politeness(
-    tmp_path: Path, generated: tuple[LocalSite, Corpus], redis_url: str
+    tmp_path: Path, generated: tuple[LocalSite, Corpus], redis_url: str, settings: Settings
 ) -> None:
     """Two worker processes, one shared per-host delay: every entry becomes exactly one
     article, score and (where the embedded cycle raises one) alert; and requests to each host
@@ -221,7 +231,9 @@ def test_two_workers_process_every_entry_once_and_share_host_politeness(
             for s in outlet["sources"]:
                 s["url"] = s["url"].replace("127.0.0.1", "localhost")
 
-    cluster = make_cluster(tmp_path, site, corpus, redis_url, two_hosts, per_host_delay=str(delay))
+    cluster = make_cluster(
+        tmp_path, site, corpus, redis_url, two_hosts, settings.database_url, per_host_delay=str(delay)
+    )
     expected = len(corpus.articles)
     try:
         for w in (cluster.worker(), cluster.worker()):  # both ready before any work is sent
@@ -282,13 +294,13 @@ def test_host_slots_and_spacer_are_shared_between_processes(redis_url: str) -> N
 
 
 def test_poison_items_are_quarantined_then_replayed_or_dropped(
-    tmp_path: Path, generated: tuple[LocalSite, Corpus], redis_url: str
+    tmp_path: Path, generated: tuple[LocalSite, Corpus], redis_url: str, settings: Settings
 ) -> None:
     """A worker whose feeds file lacks an outlet cannot score that outlet's articles (a
     configuration error, not something retrying fixes): they go to quarantine at once, the
     others are done. After the fix, replayed items are scored; a dropped one stays out."""
     site, corpus = generated
-    cluster = make_cluster(tmp_path, site, corpus, redis_url)
+    cluster = make_cluster(tmp_path, site, corpus, redis_url, database_url=settings.database_url)
     partial = yaml.safe_load(Path(cluster.conf["feeds_file"]).read_text())
     partial["outlets"] = [o for o in partial["outlets"] if o["id"] != "courrier-du-fleuve"]
     (tmp_path / "partial.yaml").write_text(yaml.safe_dump(partial))

@@ -205,9 +205,14 @@ def progress(lo: int) -> Any:
 
 # ------------------------------------------------------------------------------------------------
 def test_kill9_worker_then_scheduler_mid_run_every_entry_once(
-    tmp_path: Path, site: LocalSite, corpus_dir: Corpus, redis_server: RedisServer, expected_outcome: Any
+    tmp_path: Path,
+    site: LocalSite,
+    corpus_dir: Corpus,
+    redis_server: RedisServer,
+    expected_outcome: Any,
+    settings: Settings,
 ) -> None:
-    run = make_run(tmp_path, site, corpus_dir, redis_url=redis_server.url)
+    run = make_run(tmp_path, site, corpus_dir, redis_url=redis_server.url, database_url=settings.database_url)
     try:
         scheduler = run.scheduler()
         victim = run.worker()
@@ -253,9 +258,14 @@ def test_postgresql_stopped_30s_during_a_run_recovers(
 
 
 def test_redis_restarted_with_tasks_in_flight_completes(
-    tmp_path: Path, site: LocalSite, corpus_dir: Corpus, redis_server: RedisServer, expected_outcome: Any
+    tmp_path: Path,
+    site: LocalSite,
+    corpus_dir: Corpus,
+    redis_server: RedisServer,
+    expected_outcome: Any,
+    settings: Settings,
 ) -> None:
-    run = make_run(tmp_path, site, corpus_dir, redis_url=redis_server.url)
+    run = make_run(tmp_path, site, corpus_dir, redis_url=redis_server.url, database_url=settings.database_url)
     try:
         run.scheduler()
         run.worker()
