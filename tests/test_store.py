@@ -33,7 +33,7 @@ def _draft() -> AlertDraft:
 @pytest.mark.empty_database
 def test_fresh_database_is_migrated(settings: Settings) -> None:
     store = Store.open(settings.db_url)
-    assert store.schema_revision() == head_revision() == "0012"
+    assert store.schema_revision() == head_revision() == "0013"
     tables = set(inspect(store.engine).get_table_names())
     assert {
         "outlets",

@@ -433,6 +433,7 @@ class AuditEntry(Base):
 
 class Run(Base):
     __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_kind_id", "kind", "id"),)  # latest run of each job
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[datetime]
