@@ -78,10 +78,11 @@ class Cluster:
     def env(self, **changes: str) -> dict[str, str]:
         return base_env({**self.conf, **changes})
 
-    def worker(self, concurrency: int = 1, **changes: str) -> Process:
+    def worker(self, concurrency: int = 1, extra: tuple[str, ...] = (), **changes: str) -> Process:
         n = len(self.workers)
         proc = worker_process(self.env(**changes), self.tmp / f"worker-{n}.log", concurrency)
         proc.argv[proc.argv.index("WARNING")] = "INFO"
+        proc.argv += extra
         self.workers.append(proc.start())
         return proc
 
@@ -343,6 +344,33 @@ def test_poison_items_are_quarantined_then_replayed_or_dropped(
         )
     finally:
         cluster.stop()
+
+
+def test_a_worker_that_stops_taking_tasks_starts_afresh(
+    tmp_path: Path, generated: tuple[LocalSite, Corpus], redis_url: str, settings: Settings
+) -> None:
+    """A consumer that stops taking messages (as after some Redis reconnections; here told to
+    by remote control) while its queue fills is noticed: the worker shuts down warmly, starts
+    again with the same arguments, and the work gets done."""
+    site, corpus = generated
+    cluster = make_cluster(tmp_path, site, corpus, redis_url, database_url=settings.database_url)
+    try:
+        w = cluster.worker(extra=("--stall-seconds", "3"))
+        wait_until(lambda: "ready." in w.log.read_text(), 120, "the worker to start")
+        from pipeline.distributed.app import configure
+
+        app = configure(cluster.settings)
+        app.control.cancel_consumer("poll", reply=True, timeout=5)
+        app.control.cancel_consumer("fetch", reply=True, timeout=5)
+        sent = cluster.enqueue()
+        assert sent["poll"] > 0
+        wait_until(lambda: "worker stalled" in w.log.read_text(), 120, "the watchdog")
+        state = cluster.drive(finished(len(corpus.articles)))
+        assert w.proc is not None and w.proc.poll() is None  # the same process, started afresh
+        assert w.log.read_text().count("ready.") == 2
+    finally:
+        cluster.stop()
+    assert_exactly_once(state, len(corpus.articles))
 
 
 def test_an_item_that_keeps_killing_its_workers_is_quarantined(store: Store) -> None:

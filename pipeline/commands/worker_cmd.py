@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from typing import Any
 
 import click
@@ -59,8 +60,18 @@ def check_redis(url: str) -> None:
 @click.option(
     "--loglevel", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO", show_default=True
 )
+@click.option(
+    "--stall-seconds",
+    type=click.FloatRange(1),
+    default=90.0,
+    show_default=True,
+    help="Start afresh when idle this long while its queues hold messages (a consumer that "
+    "stopped taking tasks after Redis came back).",
+)
 @click.pass_context
-def worker(ctx: click.Context, concurrency: int | None, queues: str, loglevel: str) -> None:
+def worker(
+    ctx: click.Context, concurrency: int | None, queues: str, loglevel: str, stall_seconds: float
+) -> None:
     """Run a Celery worker for distributed mode (Redis broker, shared database).
 
     The scheduler (`mediawatch run` with MEDIAWATCH_REDIS_URL set) enqueues poll, fetch, score
@@ -77,8 +88,11 @@ def worker(ctx: click.Context, concurrency: int | None, queues: str, loglevel: s
     with opened_store(settings):  # brings the schema up to date before any task runs
         pass
     from ..distributed.app import configure
+    from ..distributed.watchdog import Watchdog
 
     app = configure(settings)
+    watchdog = Watchdog(settings.redis_url, names, stall_seconds)
+    watchdog.install()
     argv = [
         "worker",
         f"--concurrency={concurrency or os.cpu_count() or 1}",
@@ -89,7 +103,12 @@ def worker(ctx: click.Context, concurrency: int | None, queues: str, loglevel: s
         "--without-gossip",
         "--without-mingle",
     ]
-    app.worker_main(argv=argv)
+    try:
+        app.worker_main(argv=argv)
+    finally:
+        watchdog.stop()
+        if watchdog.stalled:  # stopped warmly because it took nothing: start afresh, same arguments
+            os.execv(sys.executable, [sys.executable, "-m", "pipeline", *sys.argv[1:]])
 
 
 @click.group()

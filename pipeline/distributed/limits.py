@@ -21,6 +21,10 @@ import redis
 from ..fetch import HostSpacer
 
 PREFIX = "mediawatch:host:"
+# Added to every non-zero delay on top of fetch.SPACING_MARGIN: between the paced moment and the
+# request leaving, another process may be descheduled for longer than a thread is, and the gap
+# the publisher sees must stay at or above the promised delay.
+EXTRA_MARGIN = 0.08
 # keys outlive the last slot they describe by 60 s (the 60000 in the scripts)
 
 # KEYS: next-start, blocked-until. ARGV: delay ms, mode ("try": reserve only if free now;
@@ -106,7 +110,8 @@ class RedisSpacer(HostSpacer):
 
     def _delay_ms(self, host: str) -> int:
         with self._lock:  # the Crawl-delay a worker read from robots.txt stays per process
-            return round(self._delay(host) * 1000)
+            delay = self._delay(host)
+        return round((delay + EXTRA_MARGIN) * 1000) if delay > 0 else 0
 
     def block(self, host: str, seconds: float) -> None:
         self._block(keys=[self._key(host, "blocked")], args=[round(seconds * 1000)])
