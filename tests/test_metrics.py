@@ -135,6 +135,32 @@ def test_a_late_job_shows_as_lag_in_metrics_and_status(
     assert "queue: 3 entries pending" in shown and "broken.xml: 1 error(s)" in shown
 
 
+def test_work_with_workers_and_quarantine_show_in_metrics_and_status(
+    settings: Settings, store: Store, context: jobs.Context
+) -> None:
+    """Distributed mode's queue: work leased to workers (live, and lost with its lease expired)
+    and poison inputs in quarantine, in /metrics and `mediawatch status`."""
+    jobs.poll()
+    entries = store.unleased_pending_entries(datetime.now(UTC), 10)
+    assert len(entries) == 3
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    store.lease_items("fetch", entries[:2], datetime.now(UTC), timedelta(minutes=15))
+    store.lease_items("score", [1], long_ago, timedelta(minutes=15))  # a worker died with it
+    store.quarantine("fetch", entries[2], {}, "ValueError: hostile page", "Traceback ...", 5)
+    m = scrape(TestClient(create_app(settings, store)))
+    assert m[("mediawatch_tasks_leased", (("expired", "0"), ("task", "fetch")))] == 2
+    assert m[("mediawatch_tasks_leased", (("expired", "1"), ("task", "score")))] == 1
+    assert m[("mediawatch_quarantined", ())] == 1
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
+    env |= {"MEDIAWATCH_DATA_DIR": str(settings.data_dir), "MEDIAWATCH_DATABASE_URL": settings.database_url}
+    status = [EXE, "status", "--format", "json"]
+    found = json.loads(subprocess.run(status, cwd=ROOT, env=env, capture_output=True, text=True).stdout)
+    assert found["leased"] == {"fetch": 2, "score_expired": 1} and found["quarantined"] == 1
+    shown = subprocess.run([EXE, "status"], cwd=ROOT, env=env, capture_output=True, text=True).stdout
+    assert "with workers: 2 fetch, 1 score_expired" in shown and "quarantine: 1" in shown
+
+
 def test_metrics_token_is_required_when_set(settings: Settings, store: Store) -> None:
     locked = settings.model_copy(update={"metrics_token": SecretStr("s3cret-token")})
     web = TestClient(create_app(locked, store))

@@ -72,6 +72,10 @@ def _text(found: dict[str, Any]) -> list[str]:
         f"queue: {q['entries_pending']} entries pending ({q['entries_waiting_retry']} waiting to retry), "
         f"{q['alerts_new']} new alerts, {q['alerts_open']} open"
     )
+    if found["leased"]:  # distributed mode
+        held = ", ".join(f"{n} {task}" for task, n in sorted(found["leased"].items()))
+        lines.append(f"with workers: {held}")
+    lines.append(f"quarantine: {found['quarantined'] or 'empty'}")
     return lines
 
 

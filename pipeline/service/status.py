@@ -88,4 +88,6 @@ def status(store: Store, settings: Settings, now: datetime) -> dict[str, Any]:
         "lagging": [j["job"] for j in jobs if j["lag_seconds"] is not None],
         "failing_sources": failing_sources(store, settings, now),
         "queue": store.queue_depth(now),
+        "leased": store.lease_counts(now),
+        "quarantined": store.quarantine_count(),
     }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import case, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .base import StoreBase, utcnow
@@ -192,14 +192,13 @@ class QuarantineStore(StoreBase):
         """Work handed out and not finished, by task (``<task>_expired`` for lost work)."""
         with self.session() as s:
             out: dict[str, int] = {}
-            rows = s.execute(
-                select(TaskLease.task, TaskLease.leased_until <= now, func.count()).group_by(
-                    TaskLease.task, TaskLease.leased_until <= now
-                )
-            )
-            for task, expired, n in rows:
-                key = f"{task}_expired" if expired else task
-                out[key] = out.get(key, 0) + n
+            expired = func.sum(case((TaskLease.leased_until <= now, 1), else_=0))
+            rows = s.execute(select(TaskLease.task, func.count(), expired).group_by(TaskLease.task))
+            for task, n, lost in rows:  # (one expression: PostgreSQL cannot match two bound copies)
+                if n - lost:
+                    out[task] = n - lost
+                if lost:
+                    out[f"{task}_expired"] = lost
             return out
 
     # -- what is due, without a lease and not in quarantine ---------------------------------

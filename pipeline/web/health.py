@@ -49,6 +49,18 @@ class StoreCollector(Collector):
         for name, n in self.store.queue_depth(now).items():
             queue.add_metric([name], n)
         yield queue
+        leased = GaugeMetricFamily(
+            "mediawatch_tasks_leased",
+            "Distributed mode: work handed to workers and not finished, by task "
+            "(expired=1: lost, sent again by the next enqueue).",
+            labels=["task", "expired"],
+        )
+        for key, n in self.store.lease_counts(now).items():
+            expired = key.endswith("_expired")
+            leased.add_metric([key.removesuffix("_expired"), "1" if expired else "0"], n)
+        yield leased
+        quarantined = self.store.quarantine_count()
+        yield GaugeMetricFamily("mediawatch_quarantined", "Poison inputs in quarantine.", value=quarantined)
 
     def _counts(self) -> Iterator[Metric]:
         counts = self.store.metric_counts()
