@@ -284,6 +284,27 @@ def test_migrations_match_the_declared_tables(store: Store) -> None:
     assert diff == []
 
 
+def test_autogenerate_spells_the_stores_own_types_as_plain_sa_types(store: Store) -> None:
+    """A new migration written with ``alembic revision --autogenerate`` never imports the package."""
+    from alembic.autogenerate import produce_migrations, render_python_code
+    from alembic.migration import MigrationContext
+    from sqlalchemy import Column, MetaData, Table
+
+    from pipeline.store.migrate import render_item
+    from pipeline.store.schema import CheckedInteger, String, Text, UTCDateTime
+
+    metadata = MetaData()
+    columns = [Column("id", CheckedInteger(), primary_key=True), Column("name", String(64))]
+    Table("extra", metadata, *columns, Column("body", Text()), Column("at", UTCDateTime()))
+    only_extra = {"include_name": lambda name, type_, _parents: type_ != "table" or name == "extra"}
+    with store.engine.connect() as conn:
+        ops = produce_migrations(MigrationContext.configure(conn, opts=only_extra), metadata)
+    code = render_python_code(ops.upgrade_ops, render_item=render_item)
+    for plain in ("sa.Integer()", "sa.String(length=64)", "sa.Text()", "sa.DateTime(timezone=True)"):
+        assert plain in code
+    assert "pipeline" not in code
+
+
 OLD_ROWS = (
     "INSERT INTO outlets (id, name, language, reach, enabled, config) VALUES ('o', 'O', 'en', 3, TRUE, '{}')",
     "INSERT INTO sources (id, outlet_id, url, kind, interval_minutes, enabled, error_count)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
@@ -10,10 +11,20 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # PostgreSQL advisory lock held by a migration's transaction (any fixed number; "mwmigr" in ASCII)
 MIGRATION_LOCK = 0x6D776D69677200
+
+
+def render_item(type_: str, obj: Any, _autogen_context: Any) -> str | Literal[False]:
+    """Alembic autogenerate hook: schema.py's own column types (String and Text without NUL,
+    CheckedInteger, UTCDateTime) are plain SQL types in the database, so new migrations spell
+    them as ``sa.String(length=64)`` and never import the package."""
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{obj.impl_instance!r}"
+    return False
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from pipeline.store.migrate import render_item
 from pipeline.store.schema import Base
 from pipeline.store.service import include_name
 
@@ -19,6 +20,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    render_item=render_item,  # schema.py's own types as plain sa types
     include_name=include_name,  # not the full-text index (raw SQL), nor APScheduler's job table
 )
 with context.begin_transaction():
