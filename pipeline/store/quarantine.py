@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .base import StoreBase, utcnow
 from .schema import Article, Entry, QuarantineItem, ScoreRow, Source, TaskLease
-from .sources import MANUAL, _due
+from .sources import MANUAL, _due, pending_entry
 from .views import DueSource, PendingEntry, RevisitTarget
 
 TASKS = ("poll", "fetch", "score", "revisit")
@@ -263,18 +263,7 @@ class QuarantineStore(StoreBase):
             if found is None:
                 return None
             e, outlet = found
-            entry = PendingEntry(
-                e.id,
-                outlet,
-                e.url,
-                e.canonical_url,
-                e.title,
-                e.summary,
-                e.published_at,
-                e.attempts,
-                e.submitted_by,
-            )
-            return entry, e.status, e.article_id
+            return pending_entry(e, outlet), e.status, e.article_id
 
     def article_owner(self, article_id: int) -> int | None:
         """The entry that stored the article (None: none yet, its worker died before saying so)."""

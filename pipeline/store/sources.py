@@ -20,6 +20,21 @@ MANUAL = "manual"  # the per-outlet source that holds URLs submitted by people
 FINGERPRINT_WINDOW = timedelta(days=7)
 
 
+def pending_entry(e: Entry, outlet_id: str) -> PendingEntry:
+    """An entry row as the fetch stage reads it."""
+    return PendingEntry(
+        e.id,
+        outlet_id,
+        e.url,
+        e.canonical_url,
+        e.title,
+        e.summary,
+        e.published_at,
+        e.attempts,
+        e.submitted_by,
+    )
+
+
 class SourcesStore(StoreBase):
     def sync_outlets(self, config: FeedsConfig) -> None:
         """Make outlets and sources match the feeds file. Removed sources are disabled, never deleted;
@@ -171,20 +186,7 @@ class SourcesStore(StoreBase):
                 .order_by(Entry.id)
                 .limit(limit)
             )
-            return [
-                PendingEntry(
-                    e.id,
-                    outlet,
-                    e.url,
-                    e.canonical_url,
-                    e.title,
-                    e.summary,
-                    e.published_at,
-                    e.attempts,
-                    e.submitted_by,
-                )
-                for e, outlet in rows
-            ]
+            return [pending_entry(e, outlet) for e, outlet in rows]
 
     def mark_entry(
         self, entry_id: int, status: str, article_id: int | None = None, error: str | None = None
