@@ -7,6 +7,7 @@ the next ``enqueue_due`` once its lease has expired.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from celery import Celery
@@ -53,12 +54,27 @@ def configure(settings: Settings) -> Celery:
     if not settings.redis_url:
         raise ConfigError("setting MEDIAWATCH_REDIS_URL: empty; distributed mode needs a Redis URL")
     if _state.get("broker") != settings.redis_url:
+        if "broker" in _state:  # another Redis before (tests): drop connections pooled to it
+            _forget_connections()
         app.conf.update(celery_config(settings))
         _state["broker"] = settings.redis_url
     _state["settings"] = settings
     from . import tasks  # noqa: F401  (registers the tasks on the app)
 
     return app
+
+
+def _forget_connections() -> None:
+    """Close the connection and producer pools made for the previous broker (as Celery itself
+    does after a fork), so the next message goes to the broker now configured."""
+    pool = app._pool
+    if pool is not None:
+        with contextlib.suppress(Exception):  # the old server may be gone
+            pool.force_close_all()
+    app._pool = None
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
 
 
 def configured_settings() -> Settings:
