@@ -178,7 +178,7 @@ class Process:
 
 
 def worker_process(
-    env: dict[str, str], log: Path, concurrency: int = 2, queues: str | None = None
+    env: dict[str, str], log: Path, concurrency: int = 2, queues: str | None = None, loglevel: str = "WARNING"
 ) -> Process:
     argv = [
         sys.executable,
@@ -188,7 +188,7 @@ def worker_process(
         "--concurrency",
         str(concurrency),
         "--loglevel",
-        "WARNING",
+        loglevel,
     ]
     if queues:
         argv += ["--queues", queues]
@@ -208,6 +208,21 @@ while True:
         print("enqueue failed:", type(exc).__name__, exc, flush=True)
     time.sleep(float(sys.argv[1]))
 """
+
+
+TASK_LINE = re.compile(r"Task (mediawatch\.\w+\[[0-9a-f-]+\]) (received|succeeded|failed|retry|raised)")
+
+
+def tasks_in_hand(log: Path) -> set[str]:
+    """Tasks a worker logged (at INFO) as received and never as finished: what it held when it
+    died."""
+    held: set[str] = set()
+    for task, what in TASK_LINE.findall(log.read_text(errors="replace")):
+        if what == "received":
+            held.add(task)
+        else:
+            held.discard(task)
+    return held
 
 
 def scheduler_process(env: dict[str, str], log: Path, every: float = 1.0) -> Process:
