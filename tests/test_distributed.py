@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from pipeline.cli import main
 from pipeline.demo.server import LocalSite
 from pipeline.distributed.testing import (
     Corpus,
+    Deployment,
     Process,
     RedisServer,
     base_env,
@@ -57,33 +57,18 @@ def redis_url(redis_server: RedisServer) -> str:
     return redis_server.url
 
 
-@dataclass
-class Cluster:
+class Cluster(Deployment):
     """A generated site, a database, settings and worker processes for one test."""
-
-    tmp: Path
-    site: LocalSite
-    corpus: Corpus
-    conf: dict[str, str]
-    workers: list[Process] = field(default_factory=list)
-
-    @property
-    def settings(self) -> Settings:
-        return Settings(_env_file=None, **self.conf)  # type: ignore[arg-type]
-
-    @property
-    def db_url(self) -> str:
-        return self.settings.db_url
 
     def env(self, **changes: str) -> dict[str, str]:
         return base_env({**self.conf, **changes})
 
     def worker(self, concurrency: int = 1, extra: tuple[str, ...] = (), **changes: str) -> Process:
-        n = len(self.workers)
+        n = len(self.procs)
         proc = worker_process(self.env(**changes), self.tmp / f"worker-{n}.log", concurrency)
         proc.argv[proc.argv.index("WARNING")] = "INFO"
         proc.argv += extra
-        self.workers.append(proc.start())
+        self.procs.append(proc.start())
         return proc
 
     def enqueue(self) -> dict[str, int]:
@@ -102,10 +87,6 @@ class Cluster:
 
         wait_until(check, timeout, "the workers to finish", every=0.5)
         return state
-
-    def stop(self) -> None:
-        for w in self.workers:
-            w.stop()
 
 
 def finished(expected: int) -> Any:
@@ -254,7 +235,7 @@ def test_two_workers_process_every_entry_once_and_share_host_politeness(
     for host, times in by_host.items():
         gaps = [b - a for a, b in itertools.pairwise(times)]
         assert min(gaps) >= delay - 0.005, (host, min(gaps))  # 5 ms: the server's own clock read
-    done = [Path(w.log).read_text().count("succeeded") for w in cluster.workers]
+    done = [Path(w.log).read_text().count("succeeded") for w in cluster.procs]
     assert all(n > 5 for n in done), done  # both processes did a share of the work
 
 
@@ -313,7 +294,7 @@ def test_poison_items_are_quarantined_then_replayed_or_dropped(
         assert state["scores"] == expected  # stored before the alert step failed
         assert state["alerting_scores_without_alert"] > 0
         cluster.stop()
-        cluster.workers.clear()
+        cluster.procs.clear()
 
         runner = CliRunner()
         env = {f"MEDIAWATCH_{k.upper()}": v for k, v in cluster.conf.items()}

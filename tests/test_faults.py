@@ -20,7 +20,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import pytest
 from pipeline.demo.server import LocalSite
 from pipeline.distributed.testing import (
     Corpus,
+    Deployment,
     PostgresCluster,
     Process,
     RedisServer,
@@ -50,23 +50,8 @@ ARTICLES = 240
 pytestmark = pytest.mark.slow
 
 
-@dataclass
-class Run:
+class Run(Deployment):
     """A distributed deployment in miniature: site, database, Redis, scheduler and workers."""
-
-    tmp: Path
-    site: LocalSite
-    corpus: Corpus
-    conf: dict[str, str]
-    procs: list[Process] = field(default_factory=list)
-
-    @property
-    def settings(self) -> Settings:
-        return Settings(_env_file=None, **self.conf)  # type: ignore[arg-type]
-
-    @property
-    def db_url(self) -> str:
-        return self.settings.db_url
 
     def start(self, proc: Process) -> Process:
         self.procs.append(proc.start())
@@ -103,10 +88,6 @@ class Run:
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.tmp.glob("*.log")))
-
-    def stop(self) -> None:
-        for p in self.procs:
-            p.stop()
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,8 @@ from typing import Any
 import yaml
 
 from ..demo import DEMO_FEEDS
-from ..demo.server import SITE
+from ..demo.server import SITE, LocalSite
+from ..settings import Settings
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 OUTLETS = ("maple-ledger", "lakeshore-daily", "prairie-broadcast", "courrier-du-fleuve")
@@ -175,6 +176,29 @@ class Process:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
         self.proc = None
+
+
+@dataclass
+class Deployment:
+    """A generated site, its database and settings for one test, and the processes it started."""
+
+    tmp: Path
+    site: LocalSite
+    corpus: Corpus
+    conf: dict[str, str]
+    procs: list[Process] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(_env_file=None, **self.conf)  # type: ignore[call-arg, arg-type]
+
+    @property
+    def db_url(self) -> str:
+        return self.settings.db_url
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.stop()
 
 
 def worker_process(
