@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import random
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
 
-from . import cluster, entries, extract, revisit
+from sqlalchemy.exc import IntegrityError
+
+from . import cluster, extract, revisit
 from .alert import ArticleInfo, draft_alert, priority
 from .config import FeedsConfig, load_feeds
 from .errors import ConfigError
@@ -25,12 +26,14 @@ from .fetch import Fetcher, policy_for
 from .letters import LetterTemplates, TalkingPoints, load_talking_points
 from .polite import DEFER_AFTER, Deferred, HostPool, host_of
 from .poll import Poller
+from .prepare import PageJob, Prepared, Preparer, partial_text, prepare_page
 from .records import Extracted, FetchResult, Score, ScoreInput, Selectors
 from .robots import RobotsCache
 from .rules import RuleSet, load_rules
 from .score import Scorer, build_scorer
 from .settings import Settings
 from .store import Store
+from .store.articles import NewArticle
 from .store.quarantine import ScoringItem
 from .store.views import DueSource, PendingEntry, RevisitTarget, WireCopy
 
@@ -157,29 +160,156 @@ def _article_info(item: ScoringItem, wire: WireCopy | None) -> ArticleInfo:
     )
 
 
+STORE_BATCH = 100  # prepared pages stored in one transaction
+
+
 def process_entries(p: Pipeline, progress: Progress | None = None) -> None:
-    """Fetch pages politely (robots.txt, per-host limits); extract and store each as it arrives;
-    then score the batch. One article's failure marks its entry (and quarantines it, for an
-    admin to replay) and never stops the others."""
+    """Fetch pages politely (robots.txt, per-host limits); extract and score them as they arrive
+    (in worker processes for large batches, see ``pipeline.prepare``); store them a chunk at a
+    time and raise their alerts. One article's failure marks its entry (and quarantines it, for
+    an admin to replay) and never stops the others."""
     pending = p.store.pending_entries(p.settings.max_entries_per_cycle)
-    if pending:
-        _load_copies(p)
-    scored: list[ScoringItem] = []
+    if not pending:
+        return
+    _load_copies(p)
+    entries_by_id = {e.id: e for e in pending}
+    seen = 0
+
+    def advance(n: int) -> None:
+        nonlocal seen
+        seen += n
+        if progress and n:
+            progress("articles", seen, len(pending))
+
+    def store(ready: list[Prepared]) -> None:
+        for n in store_prepared(p, [(entries_by_id[r.entry_id], r) for r in ready]):
+            advance(n)
+
     pool = HostPool(p.fetcher.spacer, p.settings.workers, p.settings.per_host_connections)
-    for i, (entry, page) in enumerate(pool.run(pending, lambda e: e.url, p.fetch_page)):
+    ready: list[Prepared] = []
+    with Preparer(p.settings, lambda: p.scorer, len(pending)) as preparer:
+        if preparer.processes > 1:
+            p.count("worker_processes", preparer.processes)
+        for entry, page in pool.run(pending, lambda e: e.url, p.fetch_page):
+            if isinstance(page, Deferred) or not page.ok:
+                _page_failed(p, entry, page)
+                advance(1)
+                continue
+            ready += preparer.submit(_page_job(p, entry, page))
+            if len(ready) >= STORE_BATCH:
+                store(ready)
+                ready = []
+        store(ready + preparer.finish())
+
+
+def _page_job(p: Pipeline, entry: PendingEntry, page: FetchResult) -> PageJob:
+    return PageJob(
+        entry.id,
+        page.final_url,
+        page.body,
+        page.status,
+        page.content_type,
+        p.selectors(entry.outlet_id),
+        entry.title,
+        entry.summary,
+        p.settings.keep_raw_pages,
+    )
+
+
+def store_prepared(p: Pipeline, batch: list[tuple[PendingEntry, Prepared]]) -> Iterator[int]:
+    """Store prepared pages, then save their scores and raise their alerts. Yields how many
+    entries each step finished, for progress."""
+    good = [(e, r) for e, r in batch if r.doc is not None]
+    for e, r in batch:
+        if r.doc is None:
+            _quarantine_entry(p, e, r.error or "extraction failed", r.trace)
+    yield len(batch) - len(good)
+    stored = _store_articles(p, good)
+    yield len(good)
+    for item, r, score_id in stored:
+        if r.score is None:
+            log.error("scoring failed article=%s: %s", item.article_id, r.score_error)
+            args = {"item_id": item.article_id}
+            p.store.quarantine("score", item.article_id, args, r.score_error or "", r.trace, 1)
+            p.count("score_errors")
+            continue
+        raise_alert(p, item, r.score, score_id or p.store.save_score(item.article_id, r.score))
+
+
+def _store_articles(
+    p: Pipeline, good: list[tuple[PendingEntry, Prepared]]
+) -> list[tuple[ScoringItem, Prepared, int | None]]:
+    """New URLs all in one transaction; the rest (a URL already stored, or twice in the batch)
+    one at a time as ``store_entry`` does. Returns what to score, with the score id when the
+    score was stored with the article."""
+    stored_urls = p.store.article_ids_for_urls([r.url for _e, r in good])
+    new: list[tuple[PendingEntry, Prepared]] = []
+    single: list[tuple[PendingEntry, Prepared]] = []
+    urls: set[str] = set()
+    for e, r in good:
+        (single if r.url in stored_urls or r.url in urls else new).append((e, r))
+        urls.add(r.url)
+    try:
+        ids = p.store.save_new_articles([_new_article(e, r) for e, r in new])
+    except IntegrityError:  # another writer stored one of these URLs meanwhile: one at a time
+        new, single, ids = [], good, []
+    stored: list[tuple[ScoringItem, Prepared, int | None]] = []
+    for (e, r), (article_id, score_id) in zip(new, ids, strict=True):
+        _count_stored(p, r)
+        if r.doc is not None and r.doc.status == "ok":
+            _cluster(p, article_id, r.text)
+        stored.append((_scoring_item(e, r, article_id), r, score_id))
+    for e, r in single:
         try:
-            outcome = store_entry(p, entry, page)
+            item = _store_one(p, e, r)
         except Exception as exc:  # a bug or hostile page: keep the entry, say why
-            log.exception("article failed entry=%s url=%s", entry.id, entry.url)
-            error = f"{type(exc).__name__}: {exc}"
-            p.store.quarantine("fetch", entry.id, {"entry_id": entry.id}, error, traceback.format_exc(), 1)
-            p.count("article_errors")
-            outcome = None
-        if outcome is not None:
-            scored.append(outcome)
-        if progress:
-            progress("articles", i + 1, len(pending))
-    score_articles(p, scored)
+            log.exception("article failed entry=%s url=%s", e.id, e.url)
+            _quarantine_entry(p, e, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            continue
+        if item is not None:
+            stored.append((item, r, None))
+    return stored
+
+
+def _quarantine_entry(p: Pipeline, entry: PendingEntry, error: str, trace: str) -> None:
+    log.error("article failed entry=%s url=%s: %s", entry.id, entry.url, error)
+    p.store.quarantine("fetch", entry.id, {"entry_id": entry.id}, error, trace, 1)
+    p.count("article_errors")
+
+
+def _new_article(entry: PendingEntry, r: Prepared) -> NewArticle:
+    assert r.doc is not None
+    return NewArticle(
+        entry.id,
+        entry.outlet_id,
+        r.url,
+        r.doc,
+        entry.summary,
+        entry.published_at,
+        cluster.wire_agency(r.text, r.doc.authors),
+        r.partial,
+        r.page,
+        r.score,
+    )
+
+
+def _count_stored(p: Pipeline, r: Prepared) -> None:
+    p.count("articles")
+    p.count("partial", int(r.partial is not None))
+
+
+def _scoring_item(entry: PendingEntry, r: Prepared, article_id: int) -> ScoringItem:
+    assert r.doc is not None
+    return ScoringItem(
+        article_id,
+        entry.outlet_id,
+        entry.canonical_url,
+        r.doc.title or entry.title,
+        r.text,
+        r.doc.language,
+        list(r.doc.authors),
+        entry.published_at,
+    )
 
 
 def store_entry(p: Pipeline, entry: PendingEntry, page: FetchResult | Deferred) -> ScoringItem | None:
@@ -191,11 +321,13 @@ def store_entry(p: Pipeline, entry: PendingEntry, page: FetchResult | Deferred) 
     if isinstance(page, Deferred) or not page.ok:
         _page_failed(p, entry, page)
         return None
-    doc = p.extract(page, entry.outlet_id)
-    doc.title = doc.title or entry.title
-    doc.text, partial = partial_text(doc, entry.summary)
-    url = _article_url(doc.canonical_url, page.final_url)
-    existing = p.store.article_id_for_url(url)
+    return _store_one(p, entry, prepare_page(_page_job(p, entry, page)))
+
+
+def _store_one(p: Pipeline, entry: PendingEntry, r: Prepared) -> ScoringItem | None:
+    """Store one prepared page (``store_entry`` after extraction)."""
+    assert r.doc is not None
+    existing = p.store.article_id_for_url(r.url)
     if existing is not None and p.store.article_owner(existing) not in (None, entry.id):
         p.store.mark_entry(entry.id, "duplicate", article_id=existing)
         p.count("duplicates")
@@ -203,57 +335,17 @@ def store_entry(p: Pipeline, entry: PendingEntry, page: FetchResult | Deferred) 
     if existing is not None:
         article_id = existing
     else:
-        agency = cluster.wire_agency(doc.text, doc.authors)
+        new = _new_article(entry, r)
         article_id = p.store.save_article(
-            entry.outlet_id, url, doc, entry.summary, entry.published_at, agency, partial
+            entry.outlet_id, r.url, r.doc, entry.summary, entry.published_at, new.wire_agency, r.partial
         )
-        if p.settings.keep_raw_pages:
-            p.store.save_raw_page(article_id, page.final_url, page.body, page.status, page.content_type)
-        if doc.status == "ok":
-            _cluster(p, article_id, doc.text)
+        if new.page is not None:
+            p.store.save_page(article_id, new.page)
+        if r.doc.status == "ok":
+            _cluster(p, article_id, r.text)
     p.store.mark_entry(entry.id, "processed", article_id=article_id)
-    p.count("articles")
-    p.count("partial", int(partial is not None))
-    return ScoringItem(
-        article_id,
-        entry.outlet_id,
-        entry.canonical_url,
-        doc.title or entry.title,
-        doc.text,
-        doc.language,
-        list(doc.authors),
-        entry.published_at,
-    )
-
-
-def partial_text(doc: Extracted, summary: str) -> tuple[str, str | None]:
-    """The text to store and score, and why it is less than the full article (None when it is
-    not). A paywall, a teaser shorter than the feed's summary or an unreadable page keeps the
-    longer of the page text and the summary, so scoring uses whatever is available."""
-    page_words, summary_words = len(doc.text.split()), len(summary.split())
-    text = doc.text if page_words >= summary_words else summary
-    if doc.status != "ok":
-        return summary, f"{doc.status}: {doc.reason or 'no article text'}; feed summary kept"
-    if doc.paywalled:
-        return text, "paywall: only the text before the subscription prompt"
-    if page_words < summary_words:
-        return text, f"page text ({page_words} words) shorter than the feed summary ({summary_words})"
-    return text, None
-
-
-def _article_url(declared: str | None, fetched: str) -> str:
-    """The page's canonical link when it stays on the same site, else the URL it was fetched from
-    (a page may not claim another site's address)."""
-    if declared:
-        declared = urljoin(fetched, declared)
-        same_site = _site(declared) == _site(fetched)
-        if same_site and urlsplit(declared).scheme in ("http", "https"):
-            return entries.canonical_url(declared)
-    return entries.canonical_url(fetched)
-
-
-def _site(url: str) -> str:
-    return (urlsplit(url).netloc or "").lower().removeprefix("www.")
+    _count_stored(p, r)
+    return _scoring_item(entry, r, article_id)
 
 
 def _page_failed(p: Pipeline, entry: PendingEntry, page: FetchResult | Deferred) -> None:
@@ -322,17 +414,23 @@ def score_articles(p: Pipeline, batch: list[ScoringItem]) -> None:
 
 
 def alert_article(p: Pipeline, item: ScoringItem, score: Score) -> None:
-    score_id = p.store.save_score(item.article_id, score)
+    raise_alert(p, item, score, p.store.save_score(item.article_id, score))
+
+
+def raise_alert(p: Pipeline, item: ScoringItem, score: Score, score_id: int) -> None:
+    """Count the stored score and raise its alert, if it has one (once per wire story)."""
     p.count("scored")
     p.count("relevant", int(score.relevant))
     if score.alert and (earlier := p.store.cluster_alert(item.article_id)) is not None:
         p.store.note_wire_copy(earlier, item.article_id)  # one alert per wire story
         p.count("wire_copies_joined")
         return
-    outlet = p.feeds.outlet(item.outlet_id).model_dump(mode="json")
-    info = _article_info(item, p.store.wire_copy(item.article_id))
-    draft = draft_alert(score, info, outlet, p.templates, p.points)
-    cap = outlet["letters"].get("cap") or p.settings.letter_cap
+    draft = None
+    if score.alert:  # (only then is there a letter to draft)
+        outlet = p.feeds.outlet(item.outlet_id).model_dump(mode="json")
+        info = _article_info(item, p.store.wire_copy(item.article_id))
+        draft = draft_alert(score, info, outlet, p.templates, p.points)
+        cap = outlet["letters"].get("cap") or p.settings.letter_cap
     if draft is not None and p.store.create_alert(item.article_id, score_id, draft, cap) is not None:
         p.count("alerts")
         p.store.watch_article(item.article_id, p.settings.revisit_schedule_hours)

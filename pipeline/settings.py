@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         default=0, ge=0, description="Days raw pages of alerted articles are kept (0 = for ever)."
     )
     max_entries_per_cycle: int = Field(default=500, ge=1, description="Entries processed per cycle.")
+    processes: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Processes that extract and score pages in a cycle: 0 = one per core when a cycle "
+        "has 200 pages or more, 1 = only the main process.",
+    )
 
     relevance_threshold: float = Field(
         default=0.5, ge=0, le=1, description="Relevance probability for 'relevant'."

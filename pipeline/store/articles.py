@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..cluster import Member, cluster_agency, originator_of
 from ..records import Extracted, Score
 from .base import StoreBase, utcnow
-from .schema import Alert, Article, ArticleVersion, Cluster, Letter, Outcome, Outlet, ScoreRow
+from .pages import StoredPage, page_values
+from .schema import Alert, Article, ArticleVersion, Cluster, Entry, Letter, Outcome, Outlet, RawPage, ScoreRow
 from .views import RevisitOutcome, RevisitTarget, StoredText, WireCopy, WireMember
 
 
@@ -35,6 +37,73 @@ def _same_score(s: Session, article_id: int, model_version: str) -> int | None:
     )
 
 
+@dataclass(slots=True)
+class NewArticle:
+    """An article to store with ``save_new_articles``: what its entry and page gave."""
+
+    entry_id: int
+    outlet_id: str
+    url: str
+    doc: Extracted
+    summary: str
+    published: datetime | None
+    wire_agency: str | None
+    partial_reason: str | None
+    page: StoredPage | None
+    score: Score | None
+
+
+def _article_values(i: NewArticle, now: datetime) -> dict[str, Any]:
+    doc = i.doc
+    return {
+        "url": i.url,
+        "outlet_id": i.outlet_id,
+        "title": doc.title,
+        "text": doc.text,
+        "summary": i.summary,
+        "published_at": i.published,
+        "language": doc.language,
+        "authors": list(doc.authors),
+        "status": doc.status,
+        "wire_agency": i.wire_agency,
+        "section": (doc.section or None) and doc.section[:200],
+        "updated_on": _day(doc.updated),
+        "paywalled": doc.paywalled,
+        "partial": i.partial_reason is not None,
+        "partial_reason": i.partial_reason,
+        "content_hash": content_hash(doc.title, doc.text),
+        "first_seen_at": now,
+        "last_fetched_at": now,
+    }
+
+
+def _first_version(article_id: int, article: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "article_id": article_id,
+        "fetched_at": article["first_seen_at"],
+        "title": article["title"],
+        "text": article["text"],
+        "content_hash": article["content_hash"],
+    }
+
+
+def _score_values(article_id: int, text_hash: str, score: Score, now: datetime) -> dict[str, Any]:
+    return {
+        "article_id": article_id,
+        "model_version": score.model_version,
+        "content_hash": text_hash,
+        "relevant": score.relevant,
+        "relevance": score.relevance,
+        "categories": dict(score.categories),
+        "alert": score.alert,
+        "kind": score.kind,
+        "severity": score.severity,
+        "evidence": [e.as_stored() for e in score.evidence],
+        "created_at": now,
+        "facts": score.facts,
+    }
+
+
 def _day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value[:10]) if value else None
@@ -46,6 +115,15 @@ class ArticlesStore(StoreBase):
     def article_id_for_url(self, url: str) -> int | None:
         with self.session() as s:
             return s.scalar(select(Article.id).where(Article.url == url))
+
+    def article_ids_for_urls(self, urls: Sequence[str]) -> dict[str, int]:
+        """The stored articles among *urls*: {url: article id}."""
+        found: dict[str, int] = {}
+        with self.session() as s:
+            for i in range(0, len(urls), 500):
+                rows = s.execute(select(Article.url, Article.id).where(Article.url.in_(urls[i : i + 500])))
+                found.update((url, article_id) for url, article_id in rows)
+        return found
 
     def save_article(
         self,
@@ -60,61 +138,70 @@ class ArticlesStore(StoreBase):
         """Insert the article (first version) or return the existing one's id for *url*.
         *partial_reason*, when given, marks the text as less than the full article."""
         try:
-            return self._insert_article(outlet_id, url, doc, summary, published, wire_agency, partial_reason)
+            item = NewArticle(
+                0, outlet_id, url, doc, summary, published, wire_agency, partial_reason, None, None
+            )
+            return self._insert_article(item)
         except IntegrityError:  # another worker stored the same URL between our look and our insert
             found = self.article_id_for_url(url)
             if found is None:
                 raise
             return found
 
-    def _insert_article(
-        self,
-        outlet_id: str,
-        url: str,
-        doc: Extracted,
-        summary: str,
-        published: datetime | None,
-        wire_agency: str | None,
-        partial_reason: str | None,
-    ) -> int:
-        now = utcnow()
-        digest = content_hash(doc.title, doc.text)
+    def _insert_article(self, item: NewArticle) -> int:
         with self.sessions.begin() as s:
-            existing = s.scalar(select(Article).where(Article.url == url))
+            existing = s.scalar(select(Article).where(Article.url == item.url))
             if existing is not None:
                 return existing.id
-            row = Article(
-                url=url,
-                outlet_id=outlet_id,
-                title=doc.title,
-                text=doc.text,
-                summary=summary,
-                published_at=published,
-                language=doc.language,
-                authors=list(doc.authors),
-                status=doc.status,
-                wire_agency=wire_agency,
-                section=(doc.section or None) and doc.section[:200],
-                updated_on=_day(doc.updated),
-                paywalled=doc.paywalled,
-                partial=partial_reason is not None,
-                partial_reason=partial_reason,
-                content_hash=digest,
-                first_seen_at=now,
-                last_fetched_at=now,
-            )
+            values = _article_values(item, utcnow())
+            row = Article(**values)
             s.add(row)
             s.flush()
-            s.add(
-                ArticleVersion(
-                    article_id=row.id,
-                    fetched_at=now,
-                    title=doc.title,
-                    text=doc.text,
-                    content_hash=digest,
-                )
-            )
+            s.add(ArticleVersion(**_first_version(row.id, values)))
             return row.id
+
+    def save_new_articles(self, items: Sequence[NewArticle]) -> list[tuple[int, int | None]]:
+        """Store articles whose URLs are not stored yet, each with its first version, its page as
+        fetched, its entry marked processed and its score, in one transaction (a few statements
+        for the whole batch, not a few per article). Returns (article id, score id) per item.
+
+        All or nothing: if another writer stored one of the URLs meanwhile, nothing is written
+        and ``IntegrityError`` is raised, so the caller can store them one at a time."""
+        if not items:
+            return []
+        now = utcnow()
+        values = [_article_values(i, now) for i in items]
+        with self.sessions.begin() as s:
+            ids = list(s.scalars(insert(Article).returning(Article.id, sort_by_parameter_order=True), values))
+            s.execute(
+                insert(ArticleVersion), [_first_version(a, v) for a, v in zip(ids, values, strict=True)]
+            )
+            pages = [
+                page_values(a, i.page, now) for a, i in zip(ids, items, strict=True) if i.page is not None
+            ]
+            if pages:
+                s.execute(insert(RawPage), pages)
+            s.execute(
+                update(Entry),
+                [
+                    {"id": i.entry_id, "status": "processed", "article_id": a, "error": None}
+                    for a, i in zip(ids, items, strict=True)
+                ],
+            )
+            scored = [
+                (a, v, i.score) for a, v, i in zip(ids, values, items, strict=True) if i.score is not None
+            ]
+            score_ids = iter(
+                s.scalars(
+                    insert(ScoreRow).returning(ScoreRow.id, sort_by_parameter_order=True),
+                    [_score_values(a, v["content_hash"], sc, now) for a, v, sc in scored],
+                )
+                if scored
+                else []
+            )
+        return [
+            (a, next(score_ids) if i.score is not None else None) for a, i in zip(ids, items, strict=True)
+        ]
 
     def articles_since(self, since: datetime) -> Iterator[StoredText]:
         """Stored articles first seen since *since* (id order, streamed): what rules and models
@@ -203,20 +290,7 @@ class ArticlesStore(StoreBase):
             existing = _same_score(s, article_id, score.model_version)
             if existing is not None:
                 return existing
-            row = ScoreRow(
-                article_id=article_id,
-                model_version=score.model_version,
-                content_hash=article.content_hash,
-                relevant=score.relevant,
-                relevance=score.relevance,
-                categories=dict(score.categories),
-                alert=score.alert,
-                kind=score.kind,
-                severity=score.severity,
-                evidence=[e.as_stored() for e in score.evidence],
-                created_at=utcnow(),
-                facts=score.facts,
-            )
+            row = ScoreRow(**_score_values(article_id, article.content_hash, score, utcnow()))
             s.add(row)
             s.flush()
             return row.id

@@ -13,7 +13,7 @@ from sqlalchemy import delete, exists, func, select
 from .base import StoreBase, utcnow
 from .schema import Alert, RawPage
 
-GZIP_LEVEL = 6  # article HTML shrinks 5-8x; higher levels cost time for a few per cent
+GZIP_LEVEL = 1  # real article pages (bench data, 186 KB): 4.3x in 1.1 ms; level 6 gives 5.1x in 2.7 ms
 
 
 @dataclass(slots=True)
@@ -43,6 +43,40 @@ class RawPageInfo:
         }
 
 
+@dataclass(slots=True)
+class StoredPage:
+    """A page as fetched, already compressed (``compress_page``), to store with its article."""
+
+    url: str
+    gz: bytes
+    sha256: str
+    size: int
+    status: int
+    content_type: str
+
+
+def compress_page(body: bytes) -> tuple[bytes, str]:
+    """A page as stored (gzip without a timestamp, so equal pages compress equally) and its SHA-256."""
+    return gzip.compress(body, GZIP_LEVEL, mtime=0), hashlib.sha256(body).hexdigest()
+
+
+def page_values(
+    article_id: int, page: StoredPage, now: datetime, version_id: int | None = None
+) -> dict[str, Any]:
+    """A ``raw_pages`` row for *page*."""
+    return {
+        "article_id": article_id,
+        "version_id": version_id,
+        "fetched_at": now,
+        "url": page.url[:2000],
+        "http_status": page.status,
+        "content_type": page.content_type[:200],
+        "size": page.size,
+        "sha256": page.sha256,
+        "body": page.gz,
+    }
+
+
 class PagesStore(StoreBase):
     def save_raw_page(
         self,
@@ -54,7 +88,13 @@ class PagesStore(StoreBase):
         version_id: int | None = None,
     ) -> int | None:
         """Keep the page as fetched; None when it is byte-for-byte the article's latest copy."""
-        digest = hashlib.sha256(body).hexdigest()
+        gz, digest = compress_page(body)
+        return self.save_page(
+            article_id, StoredPage(url, gz, digest, len(body), http_status, content_type), version_id
+        )
+
+    def save_page(self, article_id: int, page: StoredPage, version_id: int | None = None) -> int | None:
+        """``save_raw_page`` for a page already compressed."""
         with self.sessions.begin() as s:
             latest = s.scalar(
                 select(RawPage.sha256)
@@ -62,19 +102,9 @@ class PagesStore(StoreBase):
                 .order_by(RawPage.id.desc())
                 .limit(1)
             )
-            if latest == digest:
+            if latest == page.sha256:
                 return None
-            row = RawPage(
-                article_id=article_id,
-                version_id=version_id,
-                fetched_at=utcnow(),
-                url=url[:2000],
-                http_status=http_status,
-                content_type=content_type[:200],
-                size=len(body),
-                sha256=digest,
-                body=gzip.compress(body, GZIP_LEVEL, mtime=0),
-            )
+            row = RawPage(**page_values(article_id, page, utcnow(), version_id))
             s.add(row)
             s.flush()
             return row.id

@@ -1,0 +1,185 @@
+"""Extraction and scoring in worker processes, and pages stored a batch at a time
+(pipeline/prepare.py, orchestrate.process_entries / store_prepared, store.save_new_articles)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from pipeline import extract
+from pipeline.demo.server import LocalSite
+from pipeline.orchestrate import build, poll_sources, run_cycle
+from pipeline.prepare import PageJob, Preparer, processes_for
+from pipeline.records import Extracted, Selectors
+from pipeline.settings import Settings
+from pipeline.store import Store
+from pipeline.store.articles import NewArticle
+from pipeline.store.schema import Alert, Article, Entry, Letter, QuarantineItem, RawPage, ScoreRow
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_FEEDS = ROOT / "pipeline" / "demo" / "feeds.yaml"
+
+
+def snapshot(store: Store) -> dict[str, Any]:
+    """What a cycle stored, keyed by article URL (ids differ between runs)."""
+    with store.session() as s:
+        articles = {
+            a.url: (
+                a.title,
+                a.text,
+                a.language,
+                a.status,
+                a.partial_reason,
+                a.wire_agency,
+                a.cluster_id is not None,
+            )
+            for a in s.scalars(select(Article))
+        }
+        url = {a.id: a.url for a in s.scalars(select(Article))}
+        scores = {
+            url[r.article_id]: (
+                r.relevant,
+                round(r.relevance, 9),
+                r.alert,
+                r.kind,
+                round(r.severity, 9),
+                {k: round(v, 9) for k, v in r.categories.items()},
+                r.evidence,
+                r.facts,
+            )
+            for r in s.scalars(select(ScoreRow))
+        }
+        alerts = {url[a.article_id]: (a.kind, a.categories, a.summary) for a in s.scalars(select(Alert))}
+        letters = sorted((lt.subject, lt.body) for lt in s.scalars(select(Letter)))
+        pages = {url[p.article_id]: (p.sha256, p.size) for p in s.scalars(select(RawPage))}
+        entries = sorted((e.url, e.status) for e in s.scalars(select(Entry)))
+    return {
+        "articles": articles,
+        "scores": scores,
+        "alerts": alerts,
+        "letters": letters,
+        "pages": pages,
+        "entries": entries,
+    }
+
+
+def run_demo(settings: Settings, site: LocalSite) -> tuple[dict[str, int], dict[str, Any]]:
+    store = Store.open(settings.db_url)
+    try:
+        stats = run_cycle(build(settings, store, DEMO_FEEDS, base_url=site.base_url))
+        return stats, snapshot(store)
+    finally:
+        store.close()
+
+
+def test_worker_processes_store_exactly_what_the_main_process_stores(
+    settings: Settings, demo_site: LocalSite, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    reference = settings.model_copy(update={"processes": 1, "database_url": "", "data_dir": tmp_path / "ref"})
+    in_workers = settings.model_copy(update={"processes": 2})
+    ref_stats, expected = run_demo(reference, demo_site)
+    with caplog.at_level(logging.INFO, logger="pipeline.prepare"):
+        stats, got = run_demo(in_workers, demo_site)
+    assert "in 2 worker processes" in caplog.text
+    assert len(expected["articles"]) == 19 and len(expected["alerts"]) >= 10
+    for part in expected:
+        assert got[part] == expected[part], part
+    assert stats["worker_processes"] == 2 and "worker_processes" not in ref_stats
+    timing = ("worker_processes", "reprioritised")  # alert priorities age with the clock
+    assert {k: v for k, v in stats.items() if k not in timing} == {
+        k: v for k, v in ref_stats.items() if k not in timing
+    }
+
+
+def test_a_page_that_breaks_the_extractor_is_quarantined_and_the_others_stored(
+    settings: Settings, demo_site: LocalSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = extract.extract_html
+
+    def breaks_on_one(body: bytes, **kw: Any) -> Extracted:
+        if "gaza-frappe" in kw["url"]:
+            raise RuntimeError("extractor bug")
+        return real(body, **kw)
+
+    monkeypatch.setattr(extract, "extract_html", breaks_on_one)
+    stats, got = run_demo(settings.model_copy(update={"processes": 1}), demo_site)
+    assert stats["article_errors"] == 1 and stats["articles"] == 18
+    assert not any("gaza-frappe" in url for url in got["articles"])
+    store = Store.open(settings.db_url)
+    with store.session() as s:
+        q = s.scalars(select(QuarantineItem)).one()
+        entry = s.get_one(Entry, q.item_id)
+    store.close()
+    assert (q.task, q.error) == ("fetch", "RuntimeError: extractor bug")
+    assert "breaks_on_one" in q.traceback
+    assert "gaza-frappe" in entry.url and entry.status == "failed"
+
+
+def jobs(site: LocalSite, n: int) -> list[PageJob]:
+    pages = sorted((site.root).rglob("*.html"))[:n]
+    assert len(pages) == n
+    return [
+        PageJob(i, f"{site.base_url}/{p.name}", p.read_bytes(), 200, "text/html", Selectors(), "", "", True)
+        for i, p in enumerate(pages)
+    ]
+
+
+def test_a_killed_worker_process_hands_its_pages_back_to_the_main_process(
+    settings: Settings, demo_site: LocalSite, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pipeline.score import build_scorer
+
+    work = jobs(demo_site, 12)
+    scorer = build_scorer(settings)
+    with Preparer(settings.model_copy(update={"processes": 2}), lambda: scorer, len(work)) as preparer:
+        ready = [r for job in work[:8] for r in preparer.submit(job)]  # the 8th sends the first task
+        pool = preparer._pool
+        assert pool is not None
+        processes = pool._processes  # type: ignore[attr-defined]
+        assert processes, "the worker processes were started"
+        for pid in list(processes):  # still loading the models: they die before doing any page
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+        for job in work[8:]:
+            ready += preparer.submit(job)
+        ready += preparer.finish()
+    assert sorted(r.entry_id for r in ready) == list(range(12))
+    assert all(r.doc is not None and r.score is not None and r.page is not None for r in ready)
+    assert "worker process died" in caplog.text
+
+
+def test_small_batches_stay_in_the_main_process_unless_asked() -> None:
+    cores = os.cpu_count() or 1
+    assert processes_for(0, 10) == 1 and processes_for(0, 500) == cores
+    assert processes_for(1, 10_000) == 1 and processes_for(3, 5) == 3
+
+
+def _new(entry_id: int, outlet: str, url: str) -> NewArticle:
+    doc = Extracted(source=url, title=f"Title {entry_id}", text="Some text about a budget.", language="en")
+    return NewArticle(entry_id, outlet, url, doc, "", None, None, None, None, None)
+
+
+def test_a_batch_with_a_url_stored_meanwhile_writes_nothing(
+    store: Store, settings: Settings, demo_site: LocalSite
+) -> None:
+    poll_sources(build(settings, store, DEMO_FEEDS, base_url=demo_site.base_url), datetime.now(UTC))
+    pending = store.pending_entries(3)
+    one, two, three = (e.id for e in pending)
+    outlet = pending[0].outlet_id
+    [(first, _)] = store.save_new_articles([_new(one, outlet, "https://example.org/a")])
+    with pytest.raises(IntegrityError):
+        store.save_new_articles(
+            [_new(two, outlet, "https://example.org/b"), _new(three, outlet, "https://example.org/a")]
+        )
+    urls = ["https://example.org/a", "https://example.org/b"]
+    assert store.article_ids_for_urls(urls) == {"https://example.org/a": first}
+    assert [e.id for e in store.pending_entries(2)] == [two, three]  # not marked processed
