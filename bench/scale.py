@@ -187,10 +187,10 @@ def bare(root: Path) -> dict[str, Any]:
     import trafilatura
 
     pages = [p.read_bytes() for p in sorted((root / "a").iterdir())]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for body in pages:
         trafilatura.extract(body)
-    return _figures(len(pages), time.perf_counter() - t0)
+    return {**_figures(len(pages), time.perf_counter() - t0), "cpu_main": round(time.process_time() - c0, 2)}
 
 
 def _env(root: Path, **extra: str) -> dict[str, str]:
@@ -212,16 +212,19 @@ def embedded(root: Path, n: int) -> dict[str, Any]:
     """Cycles of the embedded runner in a child process until every entry is done."""
     data = root / "embedded"
     code = (
-        "import json,time,sys\n"
+        "import json,time,sys,resource\n"
         "from pipeline.settings import load_settings\n"
         "from pipeline.store import Store\n"
         "from pipeline.orchestrate import build, run_cycle\n"
+        "def cpu(who):\n"
+        "    r=resource.getrusage(who); return r.ru_utime+r.ru_stime\n"
         "s=load_settings(); st=Store.open(s.db_url); p=build(s, st)\n"
-        "t=time.perf_counter(); cycles=0\n"
+        "c0=cpu(resource.RUSAGE_SELF); t=time.perf_counter(); cycles=0\n"
         "while True:\n"
         "    stats=run_cycle(p); cycles+=1\n"
         "    if not st.pending_entries(1): break\n"
-        "print(json.dumps({'seconds': time.perf_counter()-t, 'cycles': cycles}))\n"
+        "print(json.dumps({'seconds': time.perf_counter()-t, 'cycles': cycles,\n"
+        "    'cpu_main': cpu(resource.RUSAGE_SELF)-c0, 'cpu_workers': cpu(resource.RUSAGE_CHILDREN)}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -233,7 +236,8 @@ def embedded(root: Path, n: int) -> dict[str, Any]:
     )
     out = json.loads(done.stdout.strip().splitlines()[-1])
     counts = _counts(f"sqlite:///{data / 'mediawatch.db'}")
-    return {**_figures(counts["articles"], out["seconds"]), "cycles": out["cycles"], **counts}
+    cpu = {k: round(out[k], 2) for k in ("cpu_main", "cpu_workers")}
+    return {**_figures(counts["articles"], out["seconds"]), "cycles": out["cycles"], **cpu, **counts}
 
 
 def _counts(url: str) -> dict[str, int]:
