@@ -199,7 +199,7 @@ def _extract(html: str | bytes, source: str, url: str | None, selectors: Selecto
     status, reason = (OK, page.note) if words >= MIN_WORDS else _no_article(tree, words, paywalled)
     if selector_note:
         reason = f"{reason}; {selector_note}" if reason else selector_note
-    published, updated = _dates(tree, meta, url)
+    published, updated = _dates(tree, meta, url, text)
     return Extracted(
         source=source,
         title=meta.title,
@@ -964,7 +964,12 @@ def _xpath_if(html: str, tree: Any, needle: str, xpath: str) -> list[Any]:
 # ------------------------------------------------------------------ dates
 
 
-def _dates(tree: Any, meta: _Meta, url: str | None) -> tuple[str | None, str | None]:
+# How pages mark a later change: "Updated", class="updated", dateModified, article:modified_time,
+# "mis à jour", "révisé". A page with none of them has no update date to find.
+UPDATE_HINT = re.compile(r"updat|modif|mis[e]? [àa] jour|r[ée]vis", re.IGNORECASE)
+
+
+def _dates(tree: Any, meta: _Meta, url: str | None, text: str) -> tuple[str | None, str | None]:
     """Published and updated days (YYYY-MM-DD); htmldate looks where the metadata says nothing.
 
     ``updated`` is set only when the page was changed after it was published. A page that
@@ -981,6 +986,8 @@ def _dates(tree: Any, meta: _Meta, url: str | None) -> tuple[str | None, str | N
         updated = _day(meta.modified)
         later = updated is not None and _later(meta.modified, meta.published, updated, published)
         return published, updated if later else None
+    if not UPDATE_HINT.search(text):  # (htmldate's search for the latest date costs ~1 ms)
+        return published, None
     found = find_date(tree, extensive_search=False, original_date=False, url=url)
     return published, found if found and found > published else None
 
