@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from ..httpcounts import ResponseCounter
 from ..orchestrate import Pipeline
 from ..settings import Settings
 from ..store import Store
@@ -53,35 +53,21 @@ class Context:
     stopping: threading.Event = field(default_factory=threading.Event)
     reload_model: bool = False
     _pipeline: Pipeline | None = None
-    _http: Counter[str] = field(default_factory=Counter)
-    _http_lock: threading.Lock = field(default_factory=threading.Lock)
+    _http: ResponseCounter | None = None
 
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
             from ..orchestrate import build
 
             self._pipeline = build(self.settings, self.store, self.feeds_file, self.base_url)
-            self._count_http(self._pipeline)
+            self._http = ResponseCounter(self._pipeline.fetcher)
         if self.reload_model:  # a retrained model was promoted: score with it from now on
             self._pipeline._scorer, self.reload_model = None, False
         return self._pipeline
 
-    def _count_http(self, p: Pipeline) -> None:
-        """Count every response by HTTP status (0 = no response) for the job's stats."""
-        get = p.fetcher.get
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            result = get(*args, **kwargs)
-            with self._http_lock:
-                self._http[f"http_{getattr(result, 'status', 0) or 0}"] += 1
-            return result
-
-        setattr(p.fetcher, "get", counted)  # noqa: B010 - an instance attribute over the method
-
     def take_http(self) -> Stats:
-        with self._http_lock:
-            counts, self._http = dict(self._http), Counter()
-        return counts
+        """Responses by HTTP status since the last call."""
+        return self._http.take() if self._http is not None else {}
 
 
 CONTEXT: Context | None = None

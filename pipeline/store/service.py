@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from . import search
 from .base import StoreBase, utcnow
@@ -30,6 +31,20 @@ TOTALS = "totals"
 JOB_TABLE = "apscheduler_jobs"
 LOGIN_FAILURE_DAYS = 1  # sign-in throttling looks back 15 minutes; a day is plenty for a look
 _totals_lock = threading.Lock()
+
+
+def _add_totals(s: Session, kind: str, stats: dict[str, Any]) -> None:
+    """Add *stats* to the totals row's counts for *kind* (the row is locked until commit)."""
+    totals = s.scalars(select(Run).where(Run.kind == TOTALS).with_for_update()).first()
+    if totals is None:
+        totals = Run(kind=TOTALS, started_at=utcnow(), status="totals", stats={})
+        s.add(totals)
+    added = {k: dict(counts) for k, counts in totals.stats.items()}  # a new value: saved
+    job = added.setdefault(kind, {})
+    for key, n in stats.items():
+        if isinstance(n, int | float):
+            job[key] = job.get(key, 0) + n
+    totals.stats = added
 
 
 class ServiceStore(StoreBase):
@@ -83,20 +98,16 @@ class ServiceStore(StoreBase):
 
     def finish_job(self, run_id: int, stats: dict[str, int], status: str, error: str | None) -> None:
         """Close a job's run and add its stats (and its status) to the running totals."""
-        kind_key = f"runs:{status}"
         with _totals_lock, self.sessions.begin() as s:
             run = s.get_one(Run, run_id)
             run.finished_at, run.stats, run.status, run.error = utcnow(), stats, status, error
-            totals = s.scalars(select(Run).where(Run.kind == TOTALS).with_for_update()).first()
-            if totals is None:
-                totals = Run(kind=TOTALS, started_at=utcnow(), status="totals", stats={})
-                s.add(totals)
-            added = {kind: dict(counts) for kind, counts in totals.stats.items()}  # a new value: saved
-            job = added.setdefault(run.kind, {})
-            for key, n in {**stats, kind_key: 1}.items():
-                if isinstance(n, int | float):
-                    job[key] = job.get(key, 0) + n
-            totals.stats = added
+            _add_totals(s, run.kind, {**stats, f"runs:{status}": 1})
+
+    def add_totals(self, kind: str, stats: dict[str, int]) -> None:
+        """Add counts to the running totals under *kind* without a run of their own (what worker
+        processes did since they last reported)."""
+        with _totals_lock, self.sessions.begin() as s:
+            _add_totals(s, kind, stats)
 
     def job_totals(self) -> dict[str, dict[str, float]]:
         """{job: {stat: total}} over every job run ever recorded (``runs:ok`` etc. count runs)."""
