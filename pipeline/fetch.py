@@ -138,6 +138,12 @@ class HostSpacer:
         if start > now:
             time.sleep(start - now)
 
+    def sent(self, host: str) -> None:
+        """The request this thread paced for *host* has left (its response began, or it failed).
+        Nothing is recorded here: this spacer counts the paced moment as the send, so a thread
+        descheduled for longer than SPACING_MARGIN before sending can bring a gap below the
+        delay. ``RedisSpacer`` (between processes) starts its clock here instead."""
+
     def wait(self, host: str) -> None:
         """Reserve the next free start for *host*, sleep until it, then pace the send."""
         with self._lock:
@@ -239,7 +245,10 @@ class Fetcher:
                     self.spacer.wait(host)
                 else:
                     self.spacer.pace(host)
-                resp = self._send(current, headers, started)
+                try:
+                    resp = self._send(current, headers, started)
+                finally:
+                    self.spacer.sent(host)
                 if resp.status_code in REDIRECTS and "location" in resp.headers:
                     resp.close()
                     permanent = permanent and resp.status_code in PERMANENT

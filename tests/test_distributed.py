@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -225,16 +226,18 @@ def test_two_workers_process_every_entry_once_and_share_host_politeness(
         state = cluster.drive(finished(expected))
     finally:
         cluster.stop()
-    assert_exactly_once(state, expected)
-    assert outcome(cluster.db_url) == reference(tmp_path, cluster)
-
+    # the workers' requests only: the embedded reference run below asks the same site
     by_host: dict[str, list[float]] = {}
     for (_path, headers), at in zip(site.requests, site.arrivals, strict=True):
         by_host.setdefault(headers["Host"].split(":")[0], []).append(at)
+    assert_exactly_once(state, expected)
+    assert outcome(cluster.db_url) == reference(tmp_path, cluster)
+
     assert set(by_host) == {"127.0.0.1", "localhost"}
     for host, times in by_host.items():
         gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert min(gaps) >= delay - 0.005, (host, min(gaps))  # 5 ms: the server's own clock read
+        # a request counts as sent once answered, so the server saw it before the next turn began
+        assert min(gaps) >= delay, (host, min(gaps))
     done = [Path(w.log).read_text().count("succeeded") for w in cluster.procs]
     assert all(n > 5 for n in done), done  # both processes did a share of the work
 
@@ -273,6 +276,55 @@ def test_host_slots_and_spacer_are_shared_between_processes(redis_url: str) -> N
         t.join()
     with slots.slot("news.example", wait=0.3):
         pass
+
+
+def test_a_worker_slowed_after_its_turn_does_not_bring_the_gap_below_the_delay(redis_url: str) -> None:
+    """Two workers (each its own fetcher, spacer and Redis client) ask one local server: the
+    first is held up for 300 ms between its turn and its request leaving, the second asks for
+    its turn meanwhile. The server still sees the two requests at least the delay apart: the
+    turn counts as sent only once the response has begun (had the turn itself counted, the
+    second request would have come about 50 ms after the first)."""
+    from pipeline.distributed.limits import RedisSpacer, client
+    from pipeline.fetch import Fetcher, FetchPolicy
+
+    delay = 0.25
+    policy = FetchPolicy(user_agent="MediaWatch-test", per_host_delay=delay, allow_private=True)
+    slow, quick = Fetcher(policy), Fetcher(policy)
+    for f in (slow, quick):
+        f.spacer = RedisSpacer(delay, client(redis_url))
+    turn_taken = threading.Event()
+    send = slow.session.get
+
+    def late_send(*args: Any, **kwargs: Any) -> Any:  # descheduled between its turn and its send
+        turn_taken.set()
+        time.sleep(0.3)
+        return send(*args, **kwargs)
+
+    slow.session.get = late_send  # type: ignore[method-assign]
+    with LocalSite() as site:
+        first = threading.Thread(target=slow.get, args=(f"{site.base_url}/first",))
+        first.start()
+        assert turn_taken.wait(10)
+        assert quick.get(f"{site.base_url}/second").status == 404
+        first.join()
+    arrived = {path: at for (path, _headers), at in zip(site.requests, site.arrivals, strict=True)}
+    assert arrived["/second"] - arrived["/first"] >= delay, arrived
+
+
+def test_a_turn_to_send_never_confirmed_frees_the_host_after_its_ttl(redis_url: str) -> None:
+    """A worker killed between its turn and ``sent`` holds the host for the turn's ttl plus the
+    delay, then the next one sends; its confirmation, should it come late, ends no other turn."""
+    from pipeline.distributed.limits import RedisSpacer, client
+
+    killed, other = (RedisSpacer(0.1, client(redis_url), turn_ttl=0.5) for _ in range(2))
+    killed.pace("news.example")  # and never confirms
+    started = time.monotonic()
+    other.pace("news.example")
+    assert 0.58 <= time.monotonic() - started < 1.5
+    killed.sent("news.example")  # too late: the turn is the other's now
+    assert client(redis_url).get("mediawatch:host:news.example:sender") is not None
+    other.sent("news.example")
+    assert client(redis_url).get("mediawatch:host:news.example:sender") is None
 
 
 def test_poison_items_are_quarantined_then_replayed_or_dropped(

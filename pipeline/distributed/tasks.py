@@ -77,7 +77,9 @@ class Worker:
         self.store = Store.open(settings.db_url, upgrade=False)
         self.pipeline: Pipeline = build(settings, self.store, sync=False)
         r = client(settings.redis_url)
-        self.pipeline.fetcher.spacer = RedisSpacer(settings.per_host_delay, r)
+        # a turn to send covers a connect per address tried (IPv6, IPv4) and the wait for headers
+        turn_ttl = 2 * settings.connect_timeout + settings.read_timeout + 10
+        self.pipeline.fetcher.spacer = RedisSpacer(settings.per_host_delay, r, turn_ttl=turn_ttl)
         self.slots = HostSlots(r, settings.per_host_connections, ttl=settings.total_timeout * 2 + 10)
         self.lease = timedelta(seconds=settings.task_lease_seconds)
 
