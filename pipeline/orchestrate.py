@@ -425,9 +425,10 @@ def raise_alert(p: Pipeline, item: ScoringItem, score: Score, score_id: int) -> 
         p.store.note_wire_copy(earlier, item.article_id)  # one alert per wire story
         p.count("wire_copies_joined")
         return
+    config = p.feeds.outlet(item.outlet_id)  # an outlet missing from feeds.yaml is an error here
     draft = None
     if score.alert:  # (only then is there a letter to draft)
-        outlet = p.feeds.outlet(item.outlet_id).model_dump(mode="json")
+        outlet = config.model_dump(mode="json")
         info = _article_info(item, p.store.wire_copy(item.article_id))
         draft = draft_alert(score, info, outlet, p.templates, p.points)
         cap = outlet["letters"].get("cap") or p.settings.letter_cap
