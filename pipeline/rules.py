@@ -846,20 +846,21 @@ def _windowed(rule: Rule, body: str, hits: Hits, bounded: bool) -> Iterator[re.M
     lo = 0  # finditer has yielded every match that starts before lo
     clear = 0  # no match starts in [max(lo, window start), clear)
     for a, h in hits:
-        start = max(lo, clear, a if bounded else 0)
-        if start > h:
-            continue
-        if ext is None:
-            m = search(body, start)
-            if m is None:
-                return
-        else:
-            m = _first_by(rule, body, start, h, min(n, h + ext + 1))
-            if m is None:
-                clear = h + 1
-                continue
-        yield m
-        lo = m.end() if m.end() > m.start() else m.end() + 1
+        while True:  # a window can hold more than one match (the first may hold another keyword)
+            start = max(lo, clear, a if bounded else 0)
+            if start > h:
+                break
+            if ext is None:
+                m = search(body, start)
+                if m is None:
+                    return
+            else:
+                m = _first_by(rule, body, start, h, min(n, h + ext + 1))
+                if m is None:
+                    clear = h + 1
+                    break
+            yield m
+            lo = m.end() if m.end() > m.start() else m.end() + 1
 
 
 def _first_by(rule: Rule, body: str, start: int, h: int, cut: int) -> re.Match[str] | None:

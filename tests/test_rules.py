@@ -530,6 +530,17 @@ def test_rules_sharing_a_keyword_match_like_the_reference() -> None:
     assert len(rules.match("", texts[1], "en")) >= 6
 
 
+def test_a_keyword_window_holding_two_matches_gives_both() -> None:
+    """The window of the last "a" first finds "xxß" (found through "ß", whose window is unbounded);
+    the match "a" in the same window must follow (the engine went on to the next window, and
+    there was none)."""
+    rules = _specs("a(?:[^\\s]){0,12}|(\\w)\\1(?:ß)")
+    title = "a" + " " * 12 + "xxßa"  # the long whitespace run lifts the bounds
+    got = rules.match(title, "", "en")
+    assert got == rules.match_reference(title, "", "en")
+    assert [(e.start, e.end) for e in got] == [(0, 1), (13, 16), (16, 17)]
+
+
 def test_non_ascii_digits_match_like_the_reference() -> None:
     """``\\d`` also matches Arabic-Indic digits, which ``fold`` leaves alone: such texts are searched
     without start literals."""
