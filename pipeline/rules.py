@@ -1,29 +1,37 @@
 """Keyword and linguistic rules (alerts/rules.yaml): validated at load, compiled once, run in one pass.
 
-Matching scans the text once for every rule's *keywords* (literal strings derived from each
-rule's phrases and patterns, or given by the rule's ``keywords`` field) with an Aho-Corasick
-automaton, then runs a rule's full regular expression only around the places its keywords occur,
-starting no further back than the rule's pattern allows. Rules that share a keyword are tried
-together, by one combined pattern, and only where one of their *start literals* (the strings
-every match begins with) occurs. The evidence is identical to running every rule's regular
-expression over the whole text (``RuleSet.match_reference``, kept as the reference the tests and
-the benchmark compare against).
+Two paths. The Hyperscan path (``pipeline.rulescan``, when the package is installed) scans the
+text once with every rule's pattern relaxed into a form Hyperscan runs, which finds every place
+where a match of the rule can start; the rule's own regular expression is then tried only there.
+The keyword path (every rule, without Hyperscan; otherwise the rules Hyperscan cannot take: a
+back-reference, a pattern that can match the empty string, a ``keywords`` gate) scans the text
+once for every rule's *keywords* (literal strings derived from each rule's phrases and patterns,
+or given by the rule's ``keywords`` field) with an Aho-Corasick automaton, then runs a rule's full
+regular expression only around the places its keywords occur, starting no further back than the
+rule's pattern allows. Rules that share a keyword are tried together, by one combined pattern,
+and only where one of their *start literals* (the strings every match begins with) occurs. Either
+way the evidence is identical to running every rule's regular expression over the whole text
+(``RuleSet.match_reference``, kept as the reference the tests and the benchmark compare against).
 """
 
 from __future__ import annotations
 
 import _sre  # type: ignore[import-not-found]
+import contextlib
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from re import _casefix, _parser  # type: ignore[attr-defined]
+from re import _casefix, _compiler, _parser  # type: ignore[attr-defined]
 from re import _constants as _c  # type: ignore[attr-defined]
 from typing import Any, Literal
 
 import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from . import rulescan
 from .records import CATEGORIES, Evidence
 from .yamlfile import Loc, check_regexes, read_yaml, refuse_duplicates, validate
 
@@ -512,8 +520,46 @@ class Rule:
     # capturing groups of `regex` when the rule can be tried together with others (None: alone)
     starts: frozenset[str] | None
     groups: int | None
-    # literals one of which every match of `near` contains, each with its `pre` (None: not known)
-    near_keys: tuple[tuple[str, int | None], ...] | None
+    # literals one of which every match of `near` contains, as one case-sensitive pattern (searched
+    # in the folded window), and the largest `pre` of them (None: unbounded); None: not known
+    near_keys: tuple[re.Pattern[str], int | None] | None
+    near_words: int  # the `near` window: words on each side of the match (0: no `near`)
+    # the Hyperscan path: the relaxed pattern, written backwards (None: the keyword path), and
+    # `regex` with lazy repeats in its negative lookaheads (the same matches, found sooner)
+    scan: bytes | None
+    quick: re.Pattern[str]
+    label: str  # the evidence's source, "rule:<id>"
+
+
+def _lazy_lookaheads(source: str, regex: re.Pattern[str]) -> re.Pattern[str]:
+    """*regex* with its repeats inside negative lookaheads made lazy (outside atomic groups and
+    possessive repeats): whether a negative lookahead holds does not depend on the order its
+    paths are tried in, and tried from the left, a pattern like ``(?![^.]{0,250}\\bby\\b)``
+    stops at the first "by" instead of at the end of the sentence."""
+    parsed = _parser.parse(source, re.IGNORECASE)
+    if not _make_lazy(parsed, False):
+        return regex
+    return _compiler.compile(parsed, re.IGNORECASE)  # type: ignore[no-any-return]
+
+
+def _make_lazy(sub: Any, inside: bool) -> bool:
+    """Turn the greedy repeats of *sub* that lie inside a negative lookahead lazy; whether any was."""
+    changed = False
+    for k, (op, av) in enumerate(sub.data):
+        if op is _c.ASSERT_NOT or op is _c.ASSERT:
+            changed |= _make_lazy(av[1], inside or (op is _c.ASSERT_NOT and av[0] == 1))
+        elif op is _c.SUBPATTERN:
+            changed |= _make_lazy(av[3], inside)
+        elif op is _c.BRANCH:
+            for alt in av[1]:
+                changed |= _make_lazy(alt, inside)
+        elif op is _c.MAX_REPEAT or op is _c.MIN_REPEAT:
+            changed |= _make_lazy(av[2], inside)
+            if inside and op is _c.MAX_REPEAT:
+                sub.data[k] = (_c.MIN_REPEAT, av)
+                changed = True
+        # atomic groups and possessive repeats keep their first path: left as they are
+    return changed
 
 
 def _groups(source: str) -> int | None:
@@ -532,7 +578,11 @@ def _compile(spec: RuleSpec) -> Rule:
     if spec.near:
         near = re.compile("|".join(rf"\b(?:{t})\b" for t in spec.near.terms), re.I)
         near_factor = analyse(near.pattern)[0]
-        near_keys = tuple(near_factor.pre.items()) if near_factor is not None else None
+        if near_factor is not None:
+            keys = sorted(near_factor.pre, key=len, reverse=True)
+            pres = list(near_factor.pre.values())
+            back = None if None in pres else max(p for p in pres if p is not None)
+            near_keys = (re.compile("|".join(re.escape(k) for k in keys)), back)
     cancel = None
     if spec.not_preceded_by:
         alts = "|".join(re.escape(w) for w in spec.not_preceded_by)
@@ -547,9 +597,30 @@ def _compile(spec: RuleSpec) -> Rule:
     starts = start_literals(source)
     joins = not spec.keywords and keywords and None not in keywords.values() and starts is not None
     groups = _groups(source) if joins else None
+    scan = None
+    if not spec.keywords:  # a `keywords` gate decides whether the rule runs at all: keyword path
+        with contextlib.suppress(rulescan.TranslationError):
+            scan = rulescan.translate(source, re.IGNORECASE, _CLASSES, reverse=True)
     return Rule(
-        spec, regex, near, cancel, keywords, ext, bool(spec.keywords), word_start, starts, groups, near_keys
+        spec,
+        regex,
+        near,
+        cancel,
+        keywords,
+        ext,
+        bool(spec.keywords),
+        word_start,
+        starts,
+        groups,
+        near_keys,
+        spec.near.words if spec.near else 0,
+        scan,
+        _lazy_lookaheads(source, regex) if scan is not None else regex,
+        f"rule:{spec.id}",
     )
+
+
+_CLASSES: dict[tuple[Any, ...], tuple[int, ...]] = {}  # rulescan's translated character classes, shared
 
 
 _LONG_SPACE = " " * (SPACE_RUN + 1)
@@ -620,6 +691,7 @@ class _Plan:
     automaton: Any
     groups: tuple[_Group, ...]
     always: tuple[int, ...]  # rules with no keyword: run over the whole field
+    size: int  # how many rules
 
 
 def _plan(rules: list[Rule], indexes: list[int]) -> _Plan:
@@ -646,51 +718,122 @@ def _plan(rules: list[Rule], indexes: list[int]) -> _Plan:
         automaton.add_word(k, (len(k), pre, gid, tuple(alone.get(k, ()))))
     automaton.add_word(_LONG_SPACE, (len(_LONG_SPACE), 0, _LONG_RUN, ()))
     automaton.make_automaton()
-    return _Plan(automaton, tuple(_group(rules, members) for members in ids), tuple(always))
+    return _Plan(automaton, tuple(_group(rules, members) for members in ids), tuple(always), len(indexes))
 
 
 Span = tuple[int, int]
 
 
-class RuleSet:
-    """Compiled rules; ``match`` returns evidence with character offsets."""
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """The Hyperscan path for one language (None: all) and one kind of rule (headline-only or
+    not): the rules whose patterns are in the database (its ids are places in ``rules``)."""
 
-    def __init__(self, specs: list[RuleSpec]) -> None:
+    rules: tuple[int, ...]
+    scanner: rulescan.Scanner
+    covered: frozenset[int]  # the rules Hyperscan took (the others take the keyword path)
+
+
+def _scan_for(rules: list[Rule], indexes: list[int]) -> _Scan:
+    chosen = tuple(i for i in indexes if rules[i].scan is not None)
+    scanner = rulescan.scanner(tuple(rules[i].scan or b"" for i in chosen))
+    return _Scan(chosen, scanner, frozenset(i for k, i in enumerate(chosen) if k not in scanner.refused))
+
+
+class RuleSet:
+    """Compiled rules; ``match`` returns evidence with character offsets.
+
+    *hyperscan*: whether the rules whose patterns Hyperscan can scan take the Hyperscan path
+    (``pipeline.rulescan``); None: when the package is installed. The others, and all of them
+    without it, take the keyword path. Both give the evidence of ``match_reference``. The
+    Hyperscan databases are compiled on first use, one per language matched (and one more for
+    the headline-only rules); ``match`` may run in several threads at once."""
+
+    def __init__(self, specs: list[RuleSpec], hyperscan: bool | None = None) -> None:
+        if hyperscan and not rulescan.AVAILABLE:
+            raise RuntimeError("the hyperscan package is not installed")
         self.rules = [_compile(s) for s in specs]
         self.by_id = {r.spec.id: r for r in self.rules}
+        self.hyperscan = rulescan.AVAILABLE if hyperscan is None else hyperscan
+        self._asked = hyperscan
         self._plans: dict[tuple[str | None, str], _Plan] = {}
+        self._scans: dict[tuple[str | None, bool], _Scan] = {}
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.rules)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its rules (for a process pool): the databases are compiled (or read from
+        the cache) where it is unpickled."""
+        return (RuleSet, ([r.spec for r in self.rules], self._asked))
+
     def only(self, ids: list[str]) -> RuleSet:
         """The same rules restricted to *ids* (in file order)."""
         keep = set(ids)
-        return RuleSet([r.spec for r in self.rules if r.spec.id in keep])
+        return RuleSet([r.spec for r in self.rules if r.spec.id in keep], self.hyperscan)
+
+    def scanned(self, language: str | None) -> frozenset[int]:
+        """The rules in *language* (every rule when None) that take the Hyperscan path."""
+        scans = [self._scan_for(language, headline) for headline in (False, True)]
+        return frozenset().union(*(s.covered for s in scans if s is not None))
+
+    def _indexes(self, language: str | None, headline: bool) -> list[int]:
+        return [
+            i
+            for i, r in enumerate(self.rules)
+            if (not language or r.spec.language == language) and r.spec.headline_only == headline
+        ]
+
+    def _scan_for(self, language: str | None, headline: bool) -> _Scan | None:
+        """The Hyperscan database of the rules in *language* that are headline-only or not."""
+        if not self.hyperscan:
+            return None
+        key = (language, headline)
+        scan = self._scans.get(key)
+        if scan is None:
+            with self._lock:
+                scan = self._scans.get(key)
+                if scan is None:
+                    scan = self._scans[key] = _scan_for(self.rules, self._indexes(language, headline))
+        return scan
 
     def _plan_for(self, language: str | None, field: str) -> _Plan:
         key = (language, field)
         plan = self._plans.get(key)
         if plan is None:
-            indexes = [
-                i
-                for i, r in enumerate(self.rules)
-                if (not language or r.spec.language == language)
-                and (field == "title" or not r.spec.headline_only)
-            ]
-            plan = self._plans[key] = _plan(self.rules, indexes)
+            indexes = self._indexes(language, False) + (
+                self._indexes(language, True) if field == "title" else []
+            )
+            for headline in (False, True) if field == "title" else (False,):
+                scan = self._scan_for(language, headline)
+                if scan is not None:
+                    indexes = [i for i in indexes if i not in scan.covered]
+            plan = self._plans[key] = _plan(self.rules, sorted(indexes))
         return plan
 
     def match(self, title: str, text: str, language: str | None) -> list[Evidence]:
         """Evidence of every rule in *language* (every rule when None), rule by rule in file order,
         the title's before the text's, each in text order."""
         found: dict[int, list[Evidence]] = {}
+        rules = self.rules
         for field, body in (("title", title), ("text", text)):
             memo: Memo = {}  # rules that differ only in their patterns share their near windows
-            for i, spans in _field_spans(self.rules, self._plan_for(language, field), body):
-                evidence = _evidence(self.rules[i], field, body, spans, memo)
+            plan = self._plan_for(language, field)
+            spans: Iterable[tuple[int, Iterable[Span]]] = _field_spans(rules, plan, body) if plan.size else ()
+            if self.hyperscan and body:
+                scans = [self._scan_for(language, False)]
+                if field == "title":
+                    scans.append(self._scan_for(language, True))
+                spans = chain(_scanned_spans(rules, scans, body), spans)
+            for i, got in spans:  # each rule once per field
+                evidence = _evidence(rules[i], field, body, got, memo)
                 if evidence:
-                    found.setdefault(i, []).extend(evidence)
+                    have = found.get(i)
+                    if have is None:
+                        found[i] = evidence
+                    else:
+                        have += evidence
         return [ev for i in sorted(found) for ev in found[i]]
 
     def match_reference(self, title: str, text: str, language: str | None) -> list[Evidence]:
@@ -708,6 +851,43 @@ class RuleSet:
 
 
 Hits = list[tuple[int, int]]  # (earliest start of a match, keyword offset), sorted
+
+
+def _scanned_spans(rules: list[Rule], scans: list[_Scan | None], body: str) -> list[tuple[int, list[Span]]]:
+    """For each rule on the Hyperscan path that matches *body*: its index and the spans
+    ``finditer`` would yield.
+
+    The body is scanned backwards with the rules' relaxed patterns written backwards, so that
+    each report is a place where a relaxed match starts. Every match of a rule's pattern is a
+    match of its relaxed pattern, so it starts at one of these places: trying the pattern there,
+    from the left, each next try at or after the end of the last match, gives what ``finditer``
+    gives (no pattern on this path matches the empty string)."""
+    data = rulescan.to_bytes(body)[::-1]
+    n = len(data)
+    out = []
+    for scan in scans:
+        if scan is None:
+            continue
+        chosen = scan.rules
+        for k, ends in scan.scanner.scan(data).items():
+            i = chosen[k]
+            match = rules[i].quick.match
+            if len(ends) == 1:
+                m = match(body, n - ends[0])
+                if m is not None:
+                    out.append((i, [m.span()]))
+                continue
+            spans = []
+            lo = 0
+            for start in sorted(map(n.__sub__, ends)):
+                if start >= lo:
+                    m = match(body, start)
+                    if m is not None:
+                        lo = m.end()
+                        spans.append((start, lo))
+            if spans:
+                out.append((i, spans))
+    return out
 
 
 def _spans(found: Iterable[re.Match[str]]) -> Iterator[Span]:
@@ -888,16 +1068,18 @@ Memo = dict[tuple[str, int, int, int], bool]  # (near pattern, words, start, end
 def _window_ok(rule: Rule, body: str, start: int, end: int, memo: Memo | None = None) -> bool:
     """Whether one of the rule's `near` terms occurs within its number of words of the match
     (words: runs of non-whitespace; the window, joined by single spaces, includes the match)."""
-    if rule.near is None or rule.spec.near is None:
+    if rule.near is None:
         return True
-    n = rule.spec.near.words
+    n = rule.near_words
     key = (rule.near.pattern, n, start, end)
     if memo is not None:
         known = memo.get(key)
         if known is not None:
             return known
-    before = body[max(0, start - 12 * n) : start].split()[-n:]
-    after = body[end : end + 12 * n].split()[:n]
+    before = body[max(0, start - 12 * n) : start].rsplit(None, n)  # its last n words
+    if len(before) > n:
+        del before[0]
+    after = body[end : end + 12 * n].split(None, n)[:n]
     window = " ".join([*before, body[start:end], *after])
     at = _near_from(rule, window)
     ok = at is not None and rule.near.search(window, at) is not None
@@ -911,38 +1093,46 @@ def _near_from(rule: Rule, window: str) -> int | None:
     match starts before its literal's first occurrence less the literal's ``pre``."""
     if rule.near_keys is None:
         return 0
+    keys, back = rule.near_keys
     folded = fold(window)
-    at = None
-    for k, pre in rule.near_keys:
-        i = folded.find(k)
-        if i >= 0:
-            bound = 0 if pre is None else i - pre
-            if at is None or bound < at:
-                at = bound
-    if at is None:
+    first = keys.search(folded)
+    if first is None:
         return None
-    return 0 if _LONG_SPACE in folded else max(at, 0)
+    return 0 if back is None or _LONG_SPACE in folded else max(first.start() - back, 0)
 
 
 def _evidence(
     rule: Rule, field: str, body: str, found: Iterable[Span], memo: Memo | None = None
 ) -> list[Evidence]:
+    spec = rule.spec
+    cancel = rule.cancel
+    near = rule.near
+    if cancel is None and near is None:
+        category, label, explanation, replacement = (
+            spec.category,
+            rule.label,
+            spec.explanation,
+            spec.replacement,
+        )
+        return [Evidence(category, body[s:e], s, e, label, explanation, replacement, field) for s, e in found]
     out = []
     for start, end in found:
-        if rule.cancel and rule.cancel.search(body[max(0, start - 40) : start]):
+        if cancel is not None and cancel.search(body[max(0, start - 40) : start]):
             continue
-        if not _window_ok(rule, body, start, end, memo):
-            continue
+        if near is not None:
+            known = memo.get((near.pattern, rule.near_words, start, end)) if memo is not None else None
+            if not (known if known is not None else _window_ok(rule, body, start, end, memo)):
+                continue
         out.append(
             Evidence(
-                category=rule.spec.category,
-                quote=body[start:end],
-                start=start,
-                end=end,
-                source=f"rule:{rule.spec.id}",
-                explanation=rule.spec.explanation,
-                replacement=rule.spec.replacement,
-                field=field,
+                spec.category,
+                body[start:end],
+                start,
+                end,
+                rule.label,
+                spec.explanation,
+                spec.replacement,
+                field,
             )
         )
     return out

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pipeline import rulescan
 from pipeline.errors import ConfigError
 from pipeline.extract import extract_file
 from pipeline.records import CATEGORIES, Evidence
@@ -23,9 +24,19 @@ RULE_IDS = [r["id"] for r in RAW_RULES]
 HEADLINE_IDS = [r["id"] for r in RAW_RULES if r.get("headline_only")]
 
 
-@pytest.fixture(scope="module")
-def real_rules() -> RuleSet:
-    return load_rules(RULES_FILE)
+# The engine's two paths: Hyperscan (when the package is installed) and the keyword path (its
+# fallback); the tests that use the real rules run on both.
+PATHS = [
+    pytest.param(
+        True, id="hyperscan", marks=pytest.mark.skipif(not rulescan.AVAILABLE, reason="no hyperscan")
+    ),
+    pytest.param(False, id="keywords"),
+]
+
+
+@pytest.fixture(scope="module", params=PATHS)
+def real_rules(request: pytest.FixtureRequest) -> RuleSet:
+    return RuleSet([r.spec for r in load_rules(RULES_FILE).rules], hyperscan=request.param)
 
 
 def _fired(rules: RuleSet, rule_id: str, sentence: str, headline_only: bool, language: str) -> list[Evidence]:
@@ -102,10 +113,10 @@ def test_real_rules_only_run_in_their_language(real_rules: RuleSet) -> None:
 # ------------------------------------------------------------------ matching behaviour (small files)
 
 
-def _rules(tmp_path: Path, body: str) -> RuleSet:
+def _rules(tmp_path: Path, body: str, hyperscan: bool | None = None) -> RuleSet:
     path = tmp_path / "rules.yaml"
     path.write_text("rules:\n" + body, encoding="utf-8")
-    return load_rules(path)
+    return RuleSet([r.spec for r in load_rules(path).rules], hyperscan)
 
 
 NEAR_RULE = """\
@@ -407,9 +418,10 @@ def test_required_literals_are_derived_from_patterns(pattern: str, keywords: set
     assert set(factor.pre) == keywords
 
 
+@pytest.mark.parametrize("hyperscan", PATHS)
 @pytest.mark.parametrize("pattern", [r"\w+ said", r"(?:a|\d)+", r"\bx?\b"])
 def test_unbounded_or_literal_free_patterns_still_match_like_the_reference(
-    tmp_path: Path, pattern: str
+    tmp_path: Path, pattern: str, hyperscan: bool
 ) -> None:
     factor, ext, _ = analyse(pattern)
     assert factor is None or ext is None or None in factor.pre.values()
@@ -421,7 +433,7 @@ def test_unbounded_or_literal_free_patterns_still_match_like_the_reference(
     weight: 0.3
     explanation: Anything.
 """
-    rules = _rules(tmp_path, body)
+    rules = _rules(tmp_path, body, hyperscan)
     text = "The minister said 12 aaa things."
     assert rules.match("", text, "en") == rules.match_reference("", text, "en")
 
@@ -478,7 +490,7 @@ def test_empty_keyword_is_refused(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ rules tried together (groups)
 
 
-def _specs(*patterns: str) -> RuleSet:
+def _specs(*patterns: str, hyperscan: bool | None = None) -> RuleSet:
     return RuleSet(
         [
             RuleSpec.model_validate(
@@ -486,7 +498,8 @@ def _specs(*patterns: str) -> RuleSet:
                 | {"weight": 0.3, "explanation": "Anything."}
             )
             for k, p in enumerate(patterns)
-        ]
+        ],
+        hyperscan,
     )
 
 
@@ -507,7 +520,8 @@ def test_start_literals_are_derived_from_patterns(pattern: str, starts: set[str]
     assert (None if found is None else set(found)) == starts
 
 
-def test_rules_sharing_a_keyword_match_like_the_reference() -> None:
+@pytest.mark.parametrize("hyperscan", PATHS)
+def test_rules_sharing_a_keyword_match_like_the_reference(hyperscan: bool) -> None:
     """Rules keyed on " killed" tried by one combined pattern: capturing groups (their numbers
     shift there), lookaheads, overlapping matches, one rule's match inside another's."""
     rules = _specs(
@@ -516,9 +530,11 @@ def test_rules_sharing_a_keyword_match_like_the_reference() -> None:
         r"\b(k\w{0,8})(,)? killed",
         r"(?:\d{1,3}|dozens)(?: (\w{1,12})){0,3} killed",
         r"\b(\d{1,3})\s+killed",  # its own group (keyword "killed"); assumes short whitespace runs
+        hyperscan=hyperscan,
     )
     groups = rules._plan_for("en", "text").groups
-    assert sorted(len(g.rules) for g in groups) == [1, 4]  # four rules tried together
+    # on the keyword path four rules are tried together; Hyperscan takes all five
+    assert sorted(len(g.rules) for g in groups) == ([] if hyperscan else [1, 4])
     texts = [
         "12 people killed in Gaza; 3 killed by fire. Dozens were killed, 40 people were killed in Rafah.",
         "killed killed 7 killed 8 people killed 9 killed by, 12 people 8 killed",
@@ -530,21 +546,23 @@ def test_rules_sharing_a_keyword_match_like_the_reference() -> None:
     assert len(rules.match("", texts[1], "en")) >= 6
 
 
-def test_a_keyword_window_holding_two_matches_gives_both() -> None:
+@pytest.mark.parametrize("hyperscan", PATHS)
+def test_a_keyword_window_holding_two_matches_gives_both(hyperscan: bool) -> None:
     """The window of the last "a" first finds "xxß" (found through "ß", whose window is unbounded);
     the match "a" in the same window must follow (the engine went on to the next window, and
     there was none)."""
-    rules = _specs("a(?:[^\\s]){0,12}|(\\w)\\1(?:ß)")
+    rules = _specs("a(?:[^\\s]){0,12}|(\\w)\\1(?:ß)", hyperscan=hyperscan)
     title = "a" + " " * 12 + "xxßa"  # the long whitespace run lifts the bounds
     got = rules.match(title, "", "en")
     assert got == rules.match_reference(title, "", "en")
     assert [(e.start, e.end) for e in got] == [(0, 1), (13, 16), (16, 17)]
 
 
-def test_non_ascii_digits_match_like_the_reference() -> None:
+@pytest.mark.parametrize("hyperscan", PATHS)
+def test_non_ascii_digits_match_like_the_reference(hyperscan: bool) -> None:
     """``\\d`` also matches Arabic-Indic digits, which ``fold`` leaves alone: such texts are searched
     without start literals."""
-    rules = _specs(r"\b\d{1,3} (?:people )?killed\b")
+    rules = _specs(r"\b\d{1,3} (?:people )?killed\b", hyperscan=hyperscan)
     assert rules.rules[0].starts == {"0"}
     for text in (
         "\u0663 people killed and 12 killed",
