@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from pipeline.cli import main
@@ -38,6 +39,7 @@ from pipeline.orchestrate import build, run_cycle
 from pipeline.settings import Settings
 from pipeline.store import Store
 from pipeline.store.schema import AuditEntry
+from pipeline.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -240,6 +242,17 @@ def test_two_workers_process_every_entry_once_and_share_host_politeness(
         assert min(gaps) >= delay, (host, min(gaps))
     done = [Path(w.log).read_text().count("succeeded") for w in cluster.procs]
     assert all(n > 5 for n in done), done  # both processes did a share of the work
+
+    # what the worker processes counted reached the totals /metrics reads (reported at exit)
+    store = Store.open(cluster.db_url, upgrade=False)
+    try:
+        counted = store.job_totals()["workers"]
+        metrics = TestClient(create_app(cluster.settings, store)).get("/metrics").text
+    finally:
+        store.close()
+    assert counted["articles"] == counted["scored"] == expected
+    assert counted["http_200"] >= expected + counted["polls"] and counted["polls"] > 0
+    assert f"mediawatch_polls_total {float(counted['polls'])}" in metrics
 
 
 def test_host_slots_and_spacer_are_shared_between_processes(redis_url: str) -> None:

@@ -16,6 +16,7 @@ import logging
 import os
 import random
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,8 +26,10 @@ from typing import Any
 import redis
 import sqlalchemy.exc
 from celery import Task
+from celery.signals import worker_process_shutdown
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from ..httpcounts import ResponseCounter
 from ..orchestrate import (
     Pipeline,
     build,
@@ -55,6 +58,8 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 BACKOFF_MAX_S = 60.0
+REPORT_EVERY = 30.0  # seconds between a worker process's reports of its counts
+WORKER_TOTALS = "workers"  # the totals' key for what worker processes did
 
 
 def transient(exc: BaseException) -> bool:
@@ -82,6 +87,27 @@ class Worker:
         self.pipeline.fetcher.spacer = RedisSpacer(settings.per_host_delay, r, turn_ttl=turn_ttl)
         self.slots = HostSlots(r, settings.per_host_connections, ttl=settings.total_timeout * 2 + 10)
         self.lease = timedelta(seconds=settings.task_lease_seconds)
+        self.responses = ResponseCounter(self.pipeline.fetcher)
+        self.reported = time.monotonic()
+
+    def report(self, now: bool = False) -> None:
+        """Add what this process counted (polls, articles, errors by stage, HTTP statuses) to
+        the totals /metrics reads, at most every ``REPORT_EVERY`` seconds unless *now*. Counts
+        that cannot be written (the database away) are kept for the next report."""
+        if not now and time.monotonic() - self.reported < REPORT_EVERY:
+            return
+        stats = dict(self.pipeline.stats)
+        for key, n in self.responses.take().items():
+            stats[key] = stats.get(key, 0) + n
+        self.pipeline.stats, self.reported = {}, time.monotonic()
+        if not stats:
+            return
+        try:
+            self.store.add_totals(WORKER_TOTALS, stats)
+        except Exception:
+            log.warning("could not report worker counts; kept for the next report")
+            for key, n in stats.items():
+                self.pipeline.stats[key] = self.pipeline.stats.get(key, 0) + n
 
 
 def worker() -> Worker:
@@ -134,6 +160,21 @@ Step = Callable[["Worker", int], tuple[str, int] | None]  # returns the work tha
 def run_leased(task: Task, name: str, item_id: int, token: str, step: Step) -> str:
     """Lease, run *step*, finish; retries and quarantine as the module's docstring says."""
     w = worker()
+    try:
+        return _run_leased(w, task, name, item_id, token, step)
+    finally:
+        w.report()
+
+
+@worker_process_shutdown.connect  # type: ignore[untyped-decorator]
+def _report_at_exit(**_: Any) -> None:
+    """A worker process that stops (warm shutdown, SIGTERM) reports what it has not yet."""
+    if _proc.get("pid") == os.getpid():
+        with contextlib.suppress(Exception):
+            _proc["worker"].report(now=True)
+
+
+def _run_leased(w: Worker, task: Task, name: str, item_id: int, token: str, step: Step) -> str:
     first = task.request.retries == 0
     try:
         now = datetime.now(UTC)
