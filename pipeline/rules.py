@@ -751,7 +751,7 @@ class RuleSet:
 
     def __init__(self, specs: list[RuleSpec], hyperscan: bool | None = None) -> None:
         if hyperscan and not rulescan.AVAILABLE:
-            raise RuntimeError("the hyperscan package is not installed")
+            raise RuntimeError("the hyperscan package is not installed (or this build misses matches)")
         self.rules = [_compile(s) for s in specs]
         self.by_id = {r.spec.id: r for r in self.rules}
         self.hyperscan = rulescan.AVAILABLE if hyperscan is None else hyperscan

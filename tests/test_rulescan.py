@@ -288,6 +288,18 @@ def test_compiled_databases_are_kept_on_disk(tmp_path: Path, monkeypatch: pytest
     assert rulescan.cache_dir() is None
     monkeypatch.setenv("MEDIAWATCH_HYPERSCAN_CACHE", str(tmp_path / "elsewhere"))
     assert rulescan.cache_dir() == tmp_path / "elsewhere"
+    monkeypatch.delenv("MEDIAWATCH_HYPERSCAN_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert rulescan.cache_dir() == tmp_path / "xdg" / "mediawatch" / "hyperscan"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setattr(Path, "home", _no_home)
+    assert rulescan.cache_dir() is None
+    unwritable = rulescan.Scanner(expressions, Path("/proc/no-such-dir"))  # a cache it cannot write
+    assert unwritable.scan(data) == {0: [10], 1: [6]}
+
+
+def _no_home() -> Path:
+    raise RuntimeError("Could not determine home directory.")
 
 
 @needs_hyperscan
