@@ -22,8 +22,9 @@ with a build that misses matches (``AVAILABLE`` false), every rule does: the whe
 ``hyperscan`` 0.7.23 and later bundle Vectorscan 5.4.12, which on CPUs with AVX-512 misses
 matches at the end of buffers of 15 to 32 bytes in databases of more than one pattern.
 
-Compiled databases are kept per process (``scanner``) and on disk (``cache_dir``): compiling
-takes about 0.4 s per language for the real rules, reading one back a millisecond.
+Compiled databases are kept per process (``scanner``) and, when compiling took 0.1 s or more,
+on disk (``cache_dir``): compiling takes about 0.4 s per language for the real rules, reading
+one back a few milliseconds.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import re
 import sys
 import tempfile
 import threading
+import time
 from array import array
 from collections.abc import Sequence
 from functools import lru_cache
@@ -412,8 +414,10 @@ class Scanner:
         if loaded is not None:
             self.database, self.refused = loaded
             return
+        started = time.process_time()
         self.database = self._compile(expressions, list(range(len(expressions))))
-        _write(path, self.database, self.refused)
+        if time.process_time() - started >= CACHE_AFTER:
+            _write(path, self.database, self.refused)
 
     def _compile(self, expressions: list[bytes], ids: list[int]) -> Any:
         """A database of the expressions Hyperscan takes (bisecting to find the ones it refuses:
@@ -468,6 +472,9 @@ def cache_dir() -> Path | None:
     except RuntimeError:  # no home directory: no cache
         return None
     return Path(base) / "mediawatch" / "hyperscan"
+
+
+CACHE_AFTER = 0.1  # seconds of compiling that make a database worth keeping on disk
 
 
 @lru_cache(maxsize=32)

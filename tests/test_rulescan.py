@@ -276,6 +276,9 @@ def test_a_rule_set_pickles_and_matches_the_same() -> None:
 @needs_hyperscan
 def test_compiled_databases_are_kept_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     expressions = [rulescan.translate(p, reverse=True) for p in (r"\bmob\b", r"\bkill(?:ed)?\b")] + [b"("]
+    rulescan.Scanner(expressions, tmp_path)
+    assert list(tmp_path.glob("*.hsdb")) == []  # compiled in no time: not worth keeping
+    monkeypatch.setattr(rulescan, "CACHE_AFTER", 0)
     first = rulescan.Scanner(expressions, tmp_path)
     (kept,) = tmp_path.glob("*.hsdb")
     again = rulescan.Scanner(expressions, tmp_path)  # read back, not compiled
