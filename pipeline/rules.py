@@ -22,7 +22,6 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 from re import _casefix, _compiler, _parser  # type: ignore[attr-defined]
 from re import _constants as _c  # type: ignore[attr-defined]
@@ -819,21 +818,16 @@ class RuleSet:
         rules = self.rules
         for field, body in (("title", title), ("text", text)):
             memo: Memo = {}  # rules that differ only in their patterns share their near windows
-            plan = self._plan_for(language, field)
-            spans: Iterable[tuple[int, Iterable[Span]]] = _field_spans(rules, plan, body) if plan.size else ()
             if self.hyperscan and body:
-                scans = [self._scan_for(language, False)]
+                _scanned_evidence(rules, self._scan_for(language, False), field, body, memo, found)
                 if field == "title":
-                    scans.append(self._scan_for(language, True))
-                spans = chain(_scanned_spans(rules, scans, body), spans)
-            for i, got in spans:  # each rule once per field
-                evidence = _evidence(rules[i], field, body, got, memo)
-                if evidence:
-                    have = found.get(i)
-                    if have is None:
-                        found[i] = evidence
-                    else:
-                        have += evidence
+                    _scanned_evidence(rules, self._scan_for(language, True), field, body, memo, found)
+            plan = self._plan_for(language, field)
+            if plan.size:
+                for i, got in _field_spans(rules, plan, body):  # each rule once per field
+                    evidence = _evidence(rules[i], field, body, got, memo)
+                    if evidence:
+                        found.setdefault(i, []).extend(evidence)
         return [ev for i in sorted(found) for ev in found[i]]
 
     def match_reference(self, title: str, text: str, language: str | None) -> list[Evidence]:
@@ -853,30 +847,31 @@ class RuleSet:
 Hits = list[tuple[int, int]]  # (earliest start of a match, keyword offset), sorted
 
 
-def _scanned_spans(rules: list[Rule], scans: list[_Scan | None], body: str) -> list[tuple[int, list[Span]]]:
-    """For each rule on the Hyperscan path that matches *body*: its index and the spans
-    ``finditer`` would yield.
+def _scanned_evidence(
+    rules: list[Rule], scan: _Scan | None, field: str, body: str, memo: Memo, found: dict[int, list[Evidence]]
+) -> None:
+    """Add to *found* the evidence in *body* of the rules on the Hyperscan path.
 
     The body is scanned backwards with the rules' relaxed patterns written backwards, so that
     each report is a place where a relaxed match starts. Every match of a rule's pattern is a
     match of its relaxed pattern, so it starts at one of these places: trying the pattern there,
     from the left, each next try at or after the end of the last match, gives what ``finditer``
     gives (no pattern on this path matches the empty string)."""
+    if scan is None:
+        return
     data = rulescan.to_bytes(body)[::-1]
     n = len(data)
-    out = []
-    for scan in scans:
-        if scan is None:
-            continue
-        chosen = scan.rules
-        for k, ends in scan.scanner.scan(data).items():
-            i = chosen[k]
-            match = rules[i].quick.match
-            if len(ends) == 1:
-                m = match(body, n - ends[0])
-                if m is not None:
-                    out.append((i, [m.span()]))
+    chosen = scan.rules
+    for k, ends in scan.scanner.scan(data).items():
+        i = chosen[k]
+        rule = rules[i]
+        match = rule.quick.match
+        if len(ends) == 1:
+            m = match(body, n - ends[0])
+            if m is None:
                 continue
+            spans = [m.span()]
+        else:
             spans = []
             lo = 0
             for start in sorted(map(n.__sub__, ends)):
@@ -885,9 +880,11 @@ def _scanned_spans(rules: list[Rule], scans: list[_Scan | None], body: str) -> l
                     if m is not None:
                         lo = m.end()
                         spans.append((start, lo))
-            if spans:
-                out.append((i, spans))
-    return out
+            if not spans:
+                continue
+        evidence = _evidence(rule, field, body, spans, memo)
+        if evidence:
+            found.setdefault(i, []).extend(evidence)
 
 
 def _spans(found: Iterable[re.Match[str]]) -> Iterator[Span]:
