@@ -22,7 +22,7 @@ with a build that misses matches (``AVAILABLE`` false), every rule does: the whe
 ``hyperscan`` 0.7.23 and later bundle Vectorscan 5.4.12, which on CPUs with AVX-512 misses
 matches at the end of buffers of 15 to 32 bytes in databases of more than one pattern.
 
-Compiled databases are kept per process (``scanner``) and, when compiling took 0.1 s or more,
+Compiled databases are kept per process (``scanner``) and, when compiling took 0.03 s or more,
 on disk (``cache_dir``): compiling takes about 0.4 s per language for the real rules, reading
 one back a few milliseconds.
 """
@@ -474,7 +474,7 @@ def cache_dir() -> Path | None:
     return Path(base) / "mediawatch" / "hyperscan"
 
 
-CACHE_AFTER = 0.1  # seconds of compiling that make a database worth keeping on disk
+CACHE_AFTER = 0.03  # seconds of compiling that make a database worth keeping on disk
 
 
 @lru_cache(maxsize=32)
