@@ -19,8 +19,8 @@ A pattern that cannot be rewritten (back-references, conditionals, a relaxed for
 the empty string) or that Hyperscan refuses is left out of the database (``Scanner.refused``);
 its rule runs on the keyword path of ``pipeline.rules``. Without the ``hyperscan`` package, or
 with a build that misses matches (``AVAILABLE`` false), every rule does: the wheels of
-``hyperscan`` 0.7.23 and later bundle Vectorscan 5.4.12, which on CPUs with AVX-512 misses
-matches at the end of buffers of 15 to 32 bytes in databases of more than one pattern.
+``hyperscan`` 0.7.23 and later bundle Vectorscan 5.4.12, which on this project's machines (AVX-512)
+misses matches at the end of buffers of 17 to 34 bytes in databases of more than one pattern.
 
 Compiled databases are kept per process (``scanner``) and, when compiling took 0.03 s or more,
 on disk (``cache_dir``): compiling takes about 0.4 s per language for the real rules, reading
