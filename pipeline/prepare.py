@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 PROCESS_MIN = 200  # below this many pages, starting workers costs more than they save
 JOBS_PER_TASK = 8  # pages sent to a worker at once (one model call for them)
+# tasks in flight per worker: about a second of work queued, so the workers stay busy while the
+# calling process stores a batch (100 pages) or waits on the network
+TASKS_PER_WORKER = 16
 INLINE_BATCH = 100  # pages prepared at once in the calling process (one model call for them)
 
 
@@ -228,8 +231,8 @@ class Preparer:
         if self._pool is None:
             self._ready += prepare_many(jobs, self._scorer())
             return
-        # at most a few tasks per worker in flight: pages wait here, not in the pool's queue
-        while len(self._running) >= 3 * self.processes:
+        # a bounded number of tasks in flight: pages wait here, not in the pool's queue
+        while len(self._running) >= TASKS_PER_WORKER * self.processes:
             self._collect(block=True)
         try:
             self._running[self._pool.submit(_work, jobs)] = jobs

@@ -81,7 +81,7 @@ class StoreCollector(Collector):
 
     def _totals(self) -> Iterator[Metric]:
         totals = self.store.job_totals()
-        polls = CounterMetricFamily("mediawatch_polls", "Feed polls, by the scheduler and by worker processes.")
+        polls = CounterMetricFamily("mediawatch_polls", "Feed polls (scheduler and workers).")
         polls.add_metric([], sum(j.get("polls", 0) for j in totals.values()))
         yield polls
         http = CounterMetricFamily(
