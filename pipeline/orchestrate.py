@@ -354,12 +354,12 @@ def _store_one(p: Pipeline, entry: PendingEntry, r: Prepared) -> ScoringItem | N
     if existing is not None:
         article_id = existing
     else:
-        new = _new_article(entry, r)
+        agency = cluster.wire_agency(r.text, r.doc.authors)
         article_id = p.store.save_article(
-            entry.outlet_id, r.url, r.doc, entry.summary, entry.published_at, new.wire_agency, r.partial
+            entry.outlet_id, r.url, r.doc, entry.summary, entry.published_at, agency, r.partial
         )
-        if new.page is not None:
-            p.store.save_page(article_id, new.page)
+        if r.page is not None:
+            p.store.save_page(article_id, r.page)
         if r.doc.status == "ok":
             _cluster(p, article_id, r.text)
     p.store.mark_entry(entry.id, "processed", article_id=article_id)

@@ -61,8 +61,7 @@ class Prepared:
     """What a page became: the article to store, its score, or why neither."""
 
     entry_id: int
-    doc: Extracted | None = None
-    text: str = ""
+    doc: Extracted | None = None  # its text is the text to store and score (see partial_text)
     partial: str | None = None
     url: str = ""  # the article's URL (canonical when the page may claim it)
     page: StoredPage | None = None  # the page as fetched, compressed (when raw pages are kept)
@@ -72,8 +71,8 @@ class Prepared:
     trace: str = ""
 
     @property
-    def title(self) -> str:
-        return self.doc.title if self.doc is not None else ""
+    def text(self) -> str:
+        return self.doc.text if self.doc is not None else ""
 
 
 def partial_text(doc: Extracted, summary: str) -> tuple[str, str | None]:
@@ -110,13 +109,12 @@ def prepare_page(job: PageJob) -> Prepared:
     """Extract one page (no score yet) and compress it as the store keeps it."""
     doc = extract.extract_html(job.body, source=job.fetched_url, url=job.fetched_url, selectors=job.selectors)
     doc.title = doc.title or job.title
-    text, partial = partial_text(doc, job.summary)
-    doc.text = text
+    doc.text, partial = partial_text(doc, job.summary)
     page = None
     if job.keep_raw:
         gz, digest = compress_page(job.body)
         page = StoredPage(job.fetched_url, gz, digest, len(job.body), job.status, job.content_type)
-    return Prepared(job.entry_id, doc, text, partial, article_url(doc.canonical_url, job.fetched_url), page)
+    return Prepared(job.entry_id, doc, partial, article_url(doc.canonical_url, job.fetched_url), page)
 
 
 def extract_page(job: PageJob) -> Prepared:
