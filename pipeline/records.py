@@ -22,6 +22,8 @@ CATEGORIES: tuple[str, ...] = (
     "factual_error",
     "good_coverage",
 )
+ALERT_STATUSES: tuple[str, ...] = ("new", "open", "claimed", "sent", "closed", "dismissed", "merged")
+"""Every alert state (the store moves alerts between them)."""
 COMPLAINT_CATEGORIES: tuple[str, ...] = tuple(c for c in CATEGORIES if c != "good_coverage")
 
 

@@ -81,10 +81,14 @@ class TranslationError(ValueError):
     """The pattern has no relaxed Hyperscan form here."""
 
 
-@lru_cache(maxsize=1)
-def _wide_folds() -> frozenset[str]:
-    """Characters up to U+00FF that some character past U+00FF folds to (``pipeline.rules.fold``,
-    the comparison ``re.IGNORECASE`` makes): ``k`` for the Kelvin sign, `` `` for U+202F..."""
+# Characters up to U+00FF that some character past U+00FF folds to (``pipeline.rules.fold``, the
+# comparison ``re.IGNORECASE`` makes): ``k`` for the Kelvin sign, `` `` for U+202F... Written out,
+# since computing them takes 0.4 s; a test checks them against ``wide_folds_of_unicode()``.
+WIDE_FOLDS = frozenset(" iksµßåÿ")
+
+
+def wide_folds_of_unicode() -> frozenset[str]:
+    """``WIDE_FOLDS`` computed from every character past U+00FF."""
     from .rules import fold
 
     codes = array("I", range(0x100, 0x110000))
@@ -142,7 +146,7 @@ def _wide_member(av: Any, op: Any, flags: int) -> bool:
     for v in values:
         if v > 0xFF:
             return True
-        if flags & re.IGNORECASE and not flags & re.ASCII and fold(chr(v)) in _wide_folds():
+        if flags & re.IGNORECASE and not flags & re.ASCII and fold(chr(v)) in WIDE_FOLDS:
             return True
     return False
 

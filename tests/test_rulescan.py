@@ -319,3 +319,13 @@ def test_classes_take_the_wide_byte_for_every_character_ignorecase_equates() -> 
             matched = any(re.fullmatch(re.escape(chr(code)), c, flags) for c in equated)
             if matched:
                 assert rulescan.WIDE in members, (chr(code), flags)
+
+
+def test_the_written_out_unicode_tables_equal_what_unicode_gives() -> None:
+    """Tables written out to save start-up time: the whitespace the prefilter folds to a space,
+    and the Latin-1 characters that characters past U+00FF fold to."""
+    from pipeline import rules
+
+    every = (chr(c) for c in range(0x110000))
+    assert [c for c in every if c.isspace() and c != " "] == rules._SPACES
+    assert rulescan.wide_folds_of_unicode() == rulescan.WIDE_FOLDS

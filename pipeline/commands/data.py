@@ -12,7 +12,7 @@ import click
 from ..cli import echo_json, opened_store, settings_of
 from ..errors import InputError
 from ..outfile import write_bytes_atomically
-from ..store.workspace import STATUSES
+from ..records import ALERT_STATUSES as STATUSES
 
 if TYPE_CHECKING:
     pass

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import InputError
 from ..letters import count_words
+from ..records import ALERT_STATUSES
 from .alerts import category_rows
 from .base import StoreBase, utcnow
 from .schema import (
@@ -37,7 +38,7 @@ from .schema import (
 from .users import UserView
 from .views import AlertView
 
-STATUSES = ("new", "open", "claimed", "sent", "closed", "dismissed", "merged")  # every alert state
+STATUSES = ALERT_STATUSES  # every alert state
 LIVE = ("open", "claimed", "sent")  # responders may claim and write
 VISIBLE_TO_RESPONDERS = ("open", "claimed", "sent", "closed")
 TRIAGE_FROM = ("new", "open")
