@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,9 @@ def test_classifier_features_match_scikit_learn() -> None:
 
 
 @pytest.mark.parametrize("accents", [None, "unicode"])
-@pytest.mark.parametrize(("analyzer", "ngrams"), [("word", (1, 1)), ("word", (1, 3)), ("char_wb", (1, 5))])
+@pytest.mark.parametrize(
+    ("analyzer", "ngrams"), [("word", (1, 1)), ("word", (1, 3)), ("word", (2, 3)), ("char_wb", (1, 5))]
+)
 def test_other_fitted_settings_match(analyzer: str, ngrams: tuple[int, int], accents: str | None) -> None:
     texts = docs()
     vec = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, strip_accents=accents, sublinear_tf=True)
@@ -55,6 +58,22 @@ def test_other_fitted_settings_match(analyzer: str, ngrams: tuple[int, int], acc
     union = FeatureUnion([("v", vec)])
     got = FastFeatures([TfidfSpec.of(vec)]).transform(texts)
     assert np.abs((got - union.transform(texts)).toarray()).max() < 1e-12
+
+
+@pytest.mark.parametrize(("analyzer", "ngrams"), [("word", (2, 3)), ("char_wb", (2, 4))])
+def test_the_slow_paths_match_too(analyzer: str, ngrams: tuple[int, int]) -> None:
+    """A word table that is full (words past it are worked out each time) and word n-grams too
+    many to number in int64 (joined and looked up) give the same matrix."""
+    texts = docs()
+    vec = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True).fit(texts[:40])
+    expected = FeatureUnion([("v", vec)]).transform(texts)
+    fast = FastFeatures([TfidfSpec.of(vec)])
+    (part,) = fast.parts
+    part._table.limit = 50
+    part._keyed = False
+    for _ in range(2):
+        assert np.abs((fast.transform(texts) - expected).toarray()).max() < 1e-12
+    assert len(part._table.rows) == 50 if analyzer == "char_wb" else not part._table.rows
 
 
 def test_unsupported_vectorizers_are_refused() -> None:
@@ -68,3 +87,18 @@ def test_strip_accents_equals_scikit_learn() -> None:
 
     for text in ODD:
         assert strip_accents(text) == strip_accents_unicode(text)
+
+
+def test_strip_accents_one_character_at_a_time_equals_scikit_learn_on_all_of_unicode() -> None:
+    """The per-character look-up equals NFKD of the whole text with combining characters dropped,
+    for every code point and for marks stacked in every order after varied bases."""
+    from sklearn.feature_extraction.text import strip_accents_unicode
+
+    everything = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    assert strip_accents(everything) == strip_accents_unicode(everything)
+    rng = random.Random(5)
+    bases = ["e", "E", "é", "ﬁ", "Å", "\u1e9b", "ǆ", "한", "½", "…", "\xa0", " ", "x"]
+    marks = [chr(c) for c in range(0x300, 0x370)] + ["\u0327", "\u0328", "\u05b0", "\u0e38"]
+    for _ in range(2000):
+        text = "".join(rng.choice(bases + marks) for _ in range(rng.randint(1, 12)))
+        assert strip_accents(text) == strip_accents_unicode(text), repr(text)
