@@ -127,8 +127,8 @@ class Scorer:
     def _model_evidence(self, text: str, chosen: list[str], have: list[Evidence]) -> list[Evidence]:
         """For flagged categories no rule explains, quote the sentence the model rates highest."""
         missing = [c for c in chosen if not any(e.category == c for e in have)]
-        spans = split_sentences(text)
-        if not missing or not spans:
+        spans = split_sentences(text) if missing else []
+        if not spans:
             return []
         preds = self.classifier.predict([text[a:b] for a, b in spans])
         out = []
