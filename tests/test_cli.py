@@ -351,3 +351,20 @@ def test_users_add_invite_list_and_set(cli: CliRunner, tmp_path: Path) -> None:
         ("boss@example.org", "admin", False),
         ("deputy@example.org", "admin", True),
     ]
+
+
+def test_score_loads_neither_the_store_nor_scikit_learn(tmp_path: Path) -> None:
+    """`mediawatch score` is a filter run on many files: it imports only what scoring needs (the
+    store, SQLAlchemy and scipy added 2.5 s to every start when one command module imported them)."""
+    inp = _jsonl(tmp_path / "in.jsonl", [{"id": "1", "title": "Gaza", "text": "Three people were killed."}])
+    code = (
+        "import sys\nfrom pipeline.cli import main\n"
+        f"main(['score', '--input', {str(inp)!r}, '--output', {str(tmp_path / 'out.jsonl')!r}], "
+        "standalone_mode=False)\n"
+        "print(sorted(m for m in ('sqlalchemy', 'scipy', 'sklearn', 'pipeline.store') if m in sys.modules))"
+    )
+    env = os.environ | {"MEDIAWATCH_DATA_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert json.loads((tmp_path / "out.jsonl").read_text())["id"] == "1"

@@ -487,3 +487,38 @@ def test_lebanese_deaths_without_a_perpetrator_are_agentless_too() -> None:
         assert text[found[0].start : found[0].end] == found[0].quote
         assert found[0].explanation.startswith("Lebanese deaths")
     assert not [e for e in article_findings("", named) if e.category == "agentless_casualties"]
+
+
+def _cue_texts() -> list[str]:
+    """Each cue's literals (what the rules engine's analysis says every match contains) in varied
+    company: alone, in a sentence, glued to letters, upper case, with a non-breaking space and
+    curly quotes, with digits, and cut short."""
+    from pipeline.rules import analyse
+
+    out = []
+    for pattern in casualty._CUES.values():
+        factor = analyse(pattern.pattern)[0]
+        for lit in sorted(factor.pre) if factor else ["12 killed", "1,200 dead"]:
+            out += [
+                lit,
+                f"Officials said {lit} on Tuesday, “according to” reports.",
+                f"x{lit}x",
+                lit.upper() + "!",
+                lit.replace(" ", "\xa0") + " by the army",
+                f"« {lit} » 7 octobre",
+                lit[:-1],
+            ]
+    return out
+
+
+def test_cues_found_through_hyperscan_equal_every_regex_tried() -> None:
+    """The Hyperscan prefilter only skips cue regexes that cannot match: same cues, same side."""
+    if casualty._cue_scanner() is None:
+        pytest.skip("hyperscan is not installed here")
+    texts = _cue_texts()
+    assert len(texts) > 1000
+    for text in texts:
+        low = text.lower()
+        assert casualty.cues(text) == [n for n, p in casualty._CUES.items() if p.search(low)], text
+        assert casualty.names_a_side(text) == any(p.search(low) for p in casualty.SIDE_CUES.values())
+    assert casualty._candidates("the weather was mild") == set()  # the scan leaves most regexes out
