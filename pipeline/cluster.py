@@ -314,44 +314,70 @@ def _same(value: Any) -> Any:
     return value
 
 
+_BLANK = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_same)
+
+
+@dataclass(frozen=True, slots=True)
+class Sketch:
+    """What the index needs of a story: its shingles as a sorted set and the MinHash values of
+    its windows. Made without the index (``sketch``), so a worker process can make it."""
+
+    unique: np.ndarray[Any, np.dtype[np.uint32]]
+    windows: tuple[np.ndarray[Any, np.dtype[np.uint64]], ...]
+
+
+def sketch(text: str) -> Sketch:
+    """The story's ``Sketch``."""
+    hashes = shingle_hashes(without_credits(text))
+    windows = []
+    for i, (start, end) in enumerate(WINDOWS):
+        if i and len(hashes) < start + MIN_WINDOW:
+            break
+        minhash = _BLANK.copy()
+        minhash.update_batch(np.unique(hashes[start:end]).tolist())
+        windows.append(minhash.hashvalues)
+    return Sketch(np.unique(hashes), tuple(windows))
+
+
 class CopyIndex:
     """Stories seen recently, indexed so that a new story is checked against a handful of
     candidates instead of every one of them."""
 
     def __init__(self) -> None:
         self._lsh = MinHashLSH(num_perm=NUM_PERM, params=LSH_BANDS)
-        self._blank = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_same)
         self._sets: dict[int, np.ndarray[Any, np.dtype[np.uint32]]] = {}
         self._order: dict[int, int] = {}  # insertion rank, to prefer the earliest on a tie
         self._windows: dict[int, int] = {}  # how many windows of each story are indexed
-        self._last: tuple[str, np.ndarray[Any, Any], list[MinHash]] | None = None
+        self._last: tuple[str, Sketch] | None = None
 
     def __len__(self) -> int:
         return len(self._sets)
 
-    def _prepare(self, text: str) -> tuple[np.ndarray[Any, Any], list[MinHash]]:
-        """The text's shingles as a sorted set, and the MinHashes of its windows. The pipeline
-        calls ``find`` and then ``add`` with the same text, so the last answer is kept."""
-        if self._last is not None and self._last[0] == text:
-            return self._last[1], self._last[2]
-        hashes = shingle_hashes(without_credits(text))
-        sketches = []
-        for i, (start, end) in enumerate(WINDOWS):
-            if i and len(hashes) < start + MIN_WINDOW:
-                break
-            sketch = self._blank.copy()
-            sketch.update_batch(np.unique(hashes[start:end]).tolist())
-            sketches.append(sketch)
-        self._last = (text, np.unique(hashes), sketches)
-        return self._last[1], sketches
+    def _prepare(self, text: str, made: Sketch | None) -> tuple[np.ndarray[Any, Any], list[MinHash]]:
+        """The text's shingles as a sorted set, and the MinHashes of its windows (from *made*, its
+        sketch, when given). The pipeline calls ``find`` and then ``add`` with the same text, so
+        the last sketch is kept."""
+        if made is None:
+            if self._last is not None and self._last[0] == text:
+                made = self._last[1]
+            else:
+                made = sketch(text)
+                self._last = (text, made)
+        minhashes = []
+        for values in made.windows:
+            minhash = _BLANK.copy()
+            minhash.hashvalues = values
+            minhashes.append(minhash)
+        return made.unique, minhashes
 
-    def add(self, article_id: int, text: str) -> None:
-        """Index a story (again, if the id is already there: its text may have changed)."""
+    def add(self, article_id: int, text: str, made: Sketch | None = None) -> None:
+        """Index a story (again, if the id is already there: its text may have changed); *made*:
+        its ``sketch``, if already made."""
         if article_id in self._sets:
             for window in range(self._windows.pop(article_id)):
                 self._lsh.remove((article_id, window))
             del self._sets[article_id]
-        unique, sketches = self._prepare(text)
+        unique, sketches = self._prepare(text, made)
         if len(unique) < MIN_SHINGLES:
             return
         for window, sketch in enumerate(sketches):
@@ -365,11 +391,11 @@ class CopyIndex:
         for article_id, text in items:
             self.add(article_id, text)
 
-    def find(self, text: str, exclude: int | None = None) -> int | None:
+    def find(self, text: str, exclude: int | None = None, made: Sketch | None = None) -> int | None:
         """The id of a stored story this text copies or is copied from (trimmed, retitled, lightly
         edited), or None. Among several, the one sharing the most of the smaller text, then the
-        earliest stored."""
-        mine, sketches = self._prepare(text)
+        earliest stored. *made*: the text's ``sketch``, if already made."""
+        mine, sketches = self._prepare(text, made)
         if len(mine) < MIN_SHINGLES:
             return None
         candidates = {key[0] for sketch in sketches for key in self._lsh.query(sketch)}

@@ -276,7 +276,7 @@ def _store_articles(
     for (e, r), (article_id, score_id) in zip(new, ids, strict=True):
         _count_stored(p, r)
         if r.doc is not None and r.doc.status == "ok":
-            _cluster(p, article_id, r.text)
+            _cluster(p, article_id, r.text, r.sketch)
         stored.append((_scoring_item(e, r, article_id), r, score_id))
     for e, r in single:
         try:
@@ -305,7 +305,7 @@ def _new_article(entry: PendingEntry, r: Prepared) -> NewArticle:
         r.doc,
         entry.summary,
         entry.published_at,
-        cluster.wire_agency(r.text, r.doc.authors),
+        r.agency,
         r.partial,
         r.page,
         r.score,
@@ -354,14 +354,13 @@ def _store_one(p: Pipeline, entry: PendingEntry, r: Prepared) -> ScoringItem | N
     if existing is not None:
         article_id = existing
     else:
-        agency = cluster.wire_agency(r.text, r.doc.authors)
         article_id = p.store.save_article(
-            entry.outlet_id, r.url, r.doc, entry.summary, entry.published_at, agency, r.partial
+            entry.outlet_id, r.url, r.doc, entry.summary, entry.published_at, r.agency, r.partial
         )
         if r.page is not None:
             p.store.save_page(article_id, r.page)
         if r.doc.status == "ok":
-            _cluster(p, article_id, r.text)
+            _cluster(p, article_id, r.text, r.sketch)
     p.store.mark_entry(entry.id, "processed", article_id=article_id)
     _count_stored(p, r)
     return _scoring_item(entry, r, article_id)
@@ -389,12 +388,12 @@ def _page_failed(p: Pipeline, entry: PendingEntry, page: FetchResult | Deferred)
     p.store.retry_entry(entry.id, retry, page.error or f"HTTP {page.status}", p.settings.page_attempts)
 
 
-def _cluster(p: Pipeline, article_id: int, text: str) -> None:
-    match = p.copies.find(text, exclude=article_id)
+def _cluster(p: Pipeline, article_id: int, text: str, made: cluster.Sketch | None = None) -> None:
+    match = p.copies.find(text, exclude=article_id, made=made)
     if match is not None:
         p.store.join_cluster(article_id, match)
         p.count("clustered")
-    p.copies.add(article_id, text)
+    p.copies.add(article_id, text, made)
 
 
 def _load_copies(p: Pipeline) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from . import entries, extract
+from . import cluster, entries, extract
 from .records import Extracted, Score, ScoreInput, Selectors
 from .store.pages import StoredPage, compress_page
 
@@ -69,6 +69,8 @@ class Prepared:
     error: str | None = None  # extraction failed: the entry is quarantined
     score_error: str | None = None  # scoring failed: the article is stored, the score quarantined
     trace: str = ""
+    agency: str | None = None  # the wire service credited (``cluster.wire_agency``)
+    sketch: cluster.Sketch | None = None  # for wire-copy matching (pages extracted whole)
 
     @property
     def text(self) -> str:
@@ -106,7 +108,9 @@ def _site(url: str) -> str:
 
 
 def prepare_page(job: PageJob) -> Prepared:
-    """Extract one page (no score yet) and compress it as the store keeps it."""
+    """Extract one page (no score yet), compress it as the store keeps it, and make what storing
+    it needs (its wire credit, its sketch for wire-copy matching), so that worker processes do
+    this work, not the process that stores."""
     doc = extract.extract_html(job.body, source=job.fetched_url, url=job.fetched_url, selectors=job.selectors)
     doc.title = doc.title or job.title
     doc.text, partial = partial_text(doc, job.summary)
@@ -114,7 +118,10 @@ def prepare_page(job: PageJob) -> Prepared:
     if job.keep_raw:
         gz, digest = compress_page(job.body)
         page = StoredPage(job.fetched_url, gz, digest, len(job.body), job.status, job.content_type)
-    return Prepared(job.entry_id, doc, partial, article_url(doc.canonical_url, job.fetched_url), page)
+    url = article_url(doc.canonical_url, job.fetched_url)
+    agency = cluster.wire_agency(doc.text, doc.authors)
+    made = cluster.sketch(doc.text) if doc.status == "ok" else None
+    return Prepared(job.entry_id, doc, partial, url, page, agency=agency, sketch=made)
 
 
 def extract_page(job: PageJob) -> Prepared:

@@ -21,6 +21,7 @@ from pipeline.cluster import (
     containment,
     originator_of,
     shingle_hashes,
+    sketch,
     wire_agency,
     without_credits,
 )
@@ -230,6 +231,27 @@ def test_add_many_is_the_same_as_add_one_by_one() -> None:
         for exclude in (None, *IDS.values(), 40):
             assert bulk.find(query, exclude=exclude) == one_by_one.find(query, exclude=exclude)
     assert len(bulk) == len(one_by_one) == len(items)
+
+
+def test_sketches_made_elsewhere_give_the_same_answers() -> None:
+    """A worker process makes each story's sketch (pickled to the process that stores): the index
+    answers with it as it does from the text."""
+    import pickle
+
+    items = [(i, story(n)) for n, i in IDS.items()] + [(40, "\n\n".join(paragraphs(JENINE)[:5]))]
+    from_text, from_sketch = CopyIndex(), CopyIndex()
+    queries = [text for _, text in items] + ["\n\n".join(paragraphs(KHAN_YOUNIS)[:5]), LOCAL_PARAGRAPH]
+    for article_id, text in items:
+        made = pickle.loads(pickle.dumps(sketch(text)))
+        assert from_sketch.find(text, exclude=article_id, made=made) == from_text.find(
+            text, exclude=article_id
+        )
+        from_text.add(article_id, text)
+        from_sketch.add(article_id, "", made)  # the text is not looked at when the sketch is given
+    for query in queries:
+        assert from_sketch.find(query, made=sketch(query)) == from_text.find(query)
+        assert from_sketch.find(query) == from_text.find(query)
+    assert any(from_text.find(q) is not None for q in queries)
 
 
 @pytest.mark.parametrize(
