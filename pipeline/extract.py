@@ -964,9 +964,14 @@ def _xpath_if(html: str, tree: Any, needle: str, xpath: str) -> list[Any]:
 # ------------------------------------------------------------------ dates
 
 
-# How pages mark a later change: "Updated", class="updated", dateModified, article:modified_time,
-# "mis à jour", "révisé". A page with none of them has no update date to find.
-UPDATE_HINT = re.compile(r"updat|modif|mis[e]? [àa] jour|r[ée]vis", re.IGNORECASE)
+# How pages mark a later change, with its date: "Updated Nov. 5, 2025", <time class="updated"
+# datetime="2025-10-19...">, "Mis à jour le 19 octobre 2025", "révisé le <time datetime=...>". A
+# page without such a word followed by a year (perhaps after a day) has no update date to find:
+# the words alone are on almost every page ("Sign up for updates", "revised terms"), and the
+# search for the latest date costs about 1.5 ms a page.
+UPDATE_HINT = re.compile(
+    r"(?:updat|modif|mis[e]? [àa] jour|r[ée]vis)\D{0,60}(?:\d{1,2}\D{1,12})?(?:19|20)\d\d", re.IGNORECASE
+)
 
 
 def _dates(tree: Any, meta: _Meta, url: str | None, text: str) -> tuple[str | None, str | None]:

@@ -221,6 +221,36 @@ def test_dates_come_from_htmldate_when_the_metadata_has_none() -> None:
     assert doc.updated is None  # a page that declares no date gets no update date
 
 
+@pytest.mark.parametrize(
+    ("marker", "searched", "updated"),
+    [
+        (
+            'Updated <time class="modified" datetime="2025-10-19T09:15:00-04:00">19 oct.</time>',
+            0,
+            "2025-10-19",
+        ),
+        ('<span class="modified">Updated Oct. 20, 2025</span>', 1, None),  # searched; htmldate: none
+        ("Inscrivez-vous: updates, mises à jour 24/7, revised terms (3 pages)", 0, None),
+    ],
+)
+def test_the_update_date_is_searched_only_where_a_word_marks_a_dated_change(
+    marker: str, searched: int, updated: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page that declares its publication but not its change is searched for a later date only
+    when "updated", "mis à jour"... is followed by a date: the words alone are on most pages. (A
+    change the page marks up is read from the markup, with no search.)"""
+    import htmldate
+
+    html = (PAGES / "fr-le-riverain-vigile-montreal.html").read_text(encoding="utf-8")
+    old = 'Mis à jour le <time class="updated" datetime="2025-10-19T09:15:00-04:00">19 octobre 2025 à 9 h 15</time>'
+    assert old in html
+    calls = []
+    find_date = htmldate.find_date
+    monkeypatch.setattr(htmldate, "find_date", lambda *a, **k: calls.append(k) or find_date(*a, **k))
+    doc = extract_html(html.replace(old, marker), source="x")
+    assert (doc.published, doc.updated, len(calls)) == ("2025-10-18", updated, searched)
+
+
 # ------------------------------------------------------------------ paywalls
 
 
