@@ -130,7 +130,7 @@ def in_process(docs: list[tuple[str, str]], repeat: int) -> dict[str, Any]:
         if not timed:  # first run unsplit; later runs split the time by stage
             wrap(scorer.classifier, "predict", "classifier")
             wrap(scorer.rules, "match", "rules")
-            for name in ("article_findings", "sourcing_evidence"):
+            for name in ("casualty_sentences", "article_findings", "quotes", "sourcing_evidence"):
                 if hasattr(score_mod, name):
                     wrap(score_mod, name, "casualty_and_sourcing")
     ref = []

@@ -227,6 +227,11 @@ def cues(text: str) -> list[str]:
     return [n for n, p in _CUES.items() if (maybe is None or n in maybe) and p.search(low)]
 
 
+@lru_cache(maxsize=4096)
+def _refers_back(sentence: str) -> bool:
+    return ANAPHOR.search(sentence) is not None
+
+
 def names_a_side(text: str) -> bool:
     """Does the sentence itself say whose casualties these are (a group, a place, a nationality)?"""
     low = text.lower()
@@ -335,10 +340,10 @@ class CasualtyModel:
         if not items:
             return []
         pv, pr = self.predict_proba(items)
-        back = [
+        back = [  # (whether a sentence names a side is part of its cached features)
             i
             for i, it in enumerate(items)
-            if it.before and ANAPHOR.search(it.sentence) and not names_a_side(it.sentence)
+            if it.before and _refers_back(it.sentence) and not self._sentence_features(it.sentence)[2]
         ]
         if back:
             bv, _ = self.predict_proba([Item(items[i].before, "", items[i].title) for i in back])
