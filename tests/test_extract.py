@@ -242,7 +242,7 @@ def test_the_update_date_is_searched_only_where_a_word_marks_a_dated_change(
     import htmldate
 
     html = (PAGES / "fr-le-riverain-vigile-montreal.html").read_text(encoding="utf-8")
-    old = 'Mis à jour le <time class="updated" datetime="2025-10-19T09:15:00-04:00">19 octobre 2025 à 9 h 15</time>'
+    old = 'Mis à jour le <time class="updated" datetime="2025-10-19T09:15:00-04:00">19 octobre 2025 à 9 h 15</time>'  # noqa: E501
     assert old in html
     calls = []
     find_date = htmldate.find_date
