@@ -55,6 +55,9 @@ def configure(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format=TEXT_FORMAT, stream=sys.stderr
     )
+    # alembic says which plugins it set up when it is imported: nothing a user acts on, and a
+    # command that opens the store imports it before the settings can switch the logs to JSON
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def use_format(fmt: str) -> None:

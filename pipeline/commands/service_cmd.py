@@ -31,9 +31,9 @@ def status(ctx: click.Context, fmt: str) -> None:
       mediawatch status
       mediawatch status --format json | jq .lagging
     """
+    settings = settings_of(ctx)  # first: it sets the log format the imports may already log in
     from ..service.status import status as service_status
 
-    settings = settings_of(ctx)
     with opened_store(settings) as store:
         found = service_status(store, settings, datetime.now(UTC))
     if fmt == "json":
