@@ -29,7 +29,7 @@ import random
 import re
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -220,11 +220,16 @@ def _candidates(low: str) -> set[str] | None:
     return {names[i] for i in scanner.scan(to_bytes(low))} | always
 
 
+def _firing(low: str, names: Iterable[str]) -> Iterator[str]:
+    """Those of the cues *names* that fire in the lowercased *low*, in order; only the candidates
+    the scan finds are tried."""
+    maybe = _candidates(low)
+    return (n for n in names if (maybe is None or n in maybe) and _CUES[n].search(low))
+
+
 def cues(text: str) -> list[str]:
     """Names of the cue features that fire in *text*."""
-    low = text.lower()
-    maybe = _candidates(low)
-    return [n for n, p in _CUES.items() if (maybe is None or n in maybe) and p.search(low)]
+    return list(_firing(text.lower(), _CUES))
 
 
 @lru_cache(maxsize=4096)
@@ -234,9 +239,7 @@ def _refers_back(sentence: str) -> bool:
 
 def names_a_side(text: str) -> bool:
     """Does the sentence itself say whose casualties these are (a group, a place, a nationality)?"""
-    low = text.lower()
-    maybe = _candidates(low)
-    return any(p.search(low) for n, p in SIDE_CUES.items() if maybe is None or n in maybe)
+    return any(_firing(text.lower(), SIDE_CUES))
 
 
 @dataclass(slots=True)
@@ -388,12 +391,9 @@ class CasualtyModel:
         (directory / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n")
 
 
-@lru_cache(maxsize=1024)
 @lru_cache(maxsize=4096)  # the same headline and sentences come back for each sentence after them
 def _ctx_cues(text: str) -> tuple[str, ...]:
-    low = text.lower()
-    maybe = _candidates(low)
-    return tuple(n for n in CONTEXT_CUES if (maybe is None or n in maybe) and _CUES[n].search(low))
+    return tuple(_firing(text.lower(), CONTEXT_CUES))
 
 
 def _softmax(s: np.ndarray) -> np.ndarray:
