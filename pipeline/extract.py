@@ -972,6 +972,24 @@ def _xpath_if(html: str, tree: Any, needle: str, xpath: str) -> list[Any]:
 UPDATE_HINT = re.compile(
     r"(?:updat|modif|mis[e]? [àa] jour|r[ée]vis)\D{0,60}(?:\d{1,2}\D{1,12})?(?:19|20)\d\d", re.IGNORECASE
 )
+# ``UPDATE_HINT.search`` over a whole page costs about 1.7 ms (no literal prefix for the regular
+# expression engine to skip to, case ignored): the parts of the words below, in the cases pages
+# write them, are found with ``str.find`` first, and the expression runs only in a window around
+# each (a match starts at most 8 characters before its part and ends within 100 after it): 0.3
+# ms on a 47 KB page, 1.2 ms on the 186 KB of a real one, where the whole search costs 6 ms.
+_UPDATE_PARTS = ("pdat", "PDAT", "odif", "ODIF", " jour", " Jour", " JOUR", "vis", "VIS")
+
+
+def update_hint(text: str) -> bool:
+    """Whether *text* marks a change with its date: ``UPDATE_HINT.search(text)``, for any word
+    written in lower, upper or title case."""
+    for part in _UPDATE_PARTS:
+        at = text.find(part)
+        while at >= 0:
+            if UPDATE_HINT.search(text, max(0, at - 8), at + 100):
+                return True
+            at = text.find(part, at + 1)
+    return False
 
 
 def _dates(tree: Any, meta: _Meta, url: str | None, text: str) -> tuple[str | None, str | None]:
@@ -991,7 +1009,7 @@ def _dates(tree: Any, meta: _Meta, url: str | None, text: str) -> tuple[str | No
         updated = _day(meta.modified)
         later = updated is not None and _later(meta.modified, meta.published, updated, published)
         return published, updated if later else None
-    if not UPDATE_HINT.search(text):  # (htmldate's search for the latest date costs ~1 ms)
+    if not update_hint(text):  # (htmldate's search for the latest date costs ~1.5 ms)
         return published, None
     found = find_date(tree, extensive_search=False, original_date=False, url=url)
     return published, found if found and found > published else None

@@ -251,6 +251,49 @@ def test_the_update_date_is_searched_only_where_a_word_marks_a_dated_change(
     assert (doc.published, doc.updated, len(calls)) == ("2025-10-18", updated, searched)
 
 
+def test_the_quick_update_hint_finds_what_the_whole_page_search_finds() -> None:
+    """``update_hint`` looks for the expression only around the parts of its words: it must give
+    ``UPDATE_HINT.search``'s answer, with matches at the start and end of the text, in every case
+    pages write, and on pages full of near misses ("visit", "updates", years far away)."""
+    import random
+
+    marks = [
+        "Updated Nov. 5, 2025",
+        "UPDATED: 2025-11-05",
+        "updated 5 nov 2025",
+        "Last modified 2024",
+        "MODIFIED ON 12 MARCH 2023",
+        "Mis à jour le 19 octobre 2025",
+        "Mise a jour 2025",
+        "MIS À JOUR LE 3 MAI 2022",
+        "Mis À Jour le 3 mai 2022",
+        "Révisé le 4 juin 2021",
+        "revised 1999",
+        "REVISED " + "x" * 56 + " 2020",  # the longest gap the expression allows
+    ]
+    misses = [
+        "Sign up for updates",
+        "visit our site in 2025",
+        "Updated" + " " * 61 + "2025",  # too far
+        "mis à jour 24/7",
+        "television 2020",
+        "revised terms (3 pages)",
+    ]
+    rng = random.Random(5)
+    filler = ["lorem", "visitor", "ipsum", "modi", "update", "19", "20", "Jour", "2", "odd", "division"]
+    texts = marks + misses
+    for _ in range(300):
+        words = [rng.choice(filler) for _ in range(rng.randint(0, 400))]
+        if rng.random() < 0.5:
+            words.insert(rng.randint(0, len(words)), rng.choice(marks + misses))
+        texts.append(" ".join(words))
+    texts += [m + " end" for m in marks] + ["start " + m for m in marks]
+    for text in texts:
+        assert extract.update_hint(text) == bool(extract.UPDATE_HINT.search(text)), text[:80]
+    assert all(extract.update_hint(m) for m in marks)
+    assert not any(extract.update_hint(m) for m in misses)
+
+
 # ------------------------------------------------------------------ paywalls
 
 
