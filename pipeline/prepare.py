@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from . import cluster, entries, extract
-from .records import Extracted, Score, ScoreInput, Selectors
-from .store.pages import StoredPage, compress_page
+from .records import Extracted, Score, ScoreInput, Selectors, StoredPage, compress_page
 
 if TYPE_CHECKING:
     from .score import Scorer

@@ -5,6 +5,8 @@ Stage modules take and return these dataclasses; only ``store`` turns them into 
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -212,3 +214,24 @@ class AlertDraft:
     summary: str
     evidence: list[Evidence]
     letter: LetterDraft
+
+
+GZIP_LEVEL = 1  # real article pages (bench data, 186 KB): 4.3x in 1.1 ms; level 6 gives 5.1x in 2.7 ms
+
+
+@dataclass(slots=True)
+class StoredPage:
+    """A page as fetched, already compressed (``compress_page``), to store with its article."""
+
+    url: str
+    gz: bytes
+    sha256: str
+    size: int
+    status: int
+    content_type: str
+
+
+def compress_page(body: bytes) -> tuple[bytes, str]:
+    """A page as stored (gzip without a timestamp, so equal pages compress equally) and its SHA-256.
+    (Here, not in the store, so that worker processes compress pages without loading SQLAlchemy.)"""
+    return gzip.compress(body, GZIP_LEVEL, mtime=0), hashlib.sha256(body).hexdigest()

@@ -183,3 +183,19 @@ def test_a_batch_with_a_url_stored_meanwhile_writes_nothing(
     urls = ["https://example.org/a", "https://example.org/b"]
     assert store.article_ids_for_urls(urls) == {"https://example.org/a": first}
     assert [e.id for e in store.pending_entries(2)] == [two, three]  # not marked processed
+
+
+def test_worker_processes_do_not_load_the_database_layer() -> None:
+    """A worker process imports ``pipeline.prepare`` and the scorer at every cycle with 200+
+    pages: SQLAlchemy and Alembic (0.55 s of CPU per start) are the calling process's business."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nimport pipeline.prepare, pipeline.score\n"
+        "print(sorted(m for m in ('sqlalchemy', 'alembic', 'pipeline.store') if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
