@@ -29,12 +29,13 @@ from .letters import LetterTemplates, TalkingPoints, load_talking_points
 from .polite import DEFER_AFTER, Deferred, HostPool, host_of
 from .poll import Poller
 from .prepare import PageJob, Prepared, Preparer, partial_text, prepare_page
-from .records import Extracted, FetchResult, Score, ScoreInput, Selectors
+from .records import AlertDraft, Extracted, FetchResult, Score, ScoreInput, Selectors
 from .robots import RobotsCache
 from .rules import RuleSet, load_rules
 from .score import Scorer, build_scorer
 from .settings import Settings
 from .store import Store
+from .store.alerts import AlertRequest
 from .store.articles import NewArticle
 from .store.quarantine import ScoringItem
 from .store.views import DueSource, PendingEntry, RevisitTarget, WireCopy
@@ -245,6 +246,7 @@ def store_prepared(p: Pipeline, batch: list[tuple[PendingEntry, Prepared]]) -> I
     yield len(batch) - len(good)
     stored = _store_articles(p, good)
     yield len(good)
+    scored = []
     for item, r, score_id in stored:
         if r.score is None:
             log.error("scoring failed article=%s: %s", item.article_id, r.score_error)
@@ -252,7 +254,9 @@ def store_prepared(p: Pipeline, batch: list[tuple[PendingEntry, Prepared]]) -> I
             p.store.quarantine("score", item.article_id, args, r.score_error or "", r.trace, 1)
             p.count("score_errors")
             continue
-        raise_alert(p, item, r.score, score_id or p.store.save_score(item.article_id, r.score))
+        scored.append((item, r.score, score_id or p.store.save_score(item.article_id, r.score)))
+    if scored:
+        raise_alerts(p, scored)
 
 
 def _store_articles(
@@ -437,24 +441,34 @@ def alert_article(p: Pipeline, item: ScoringItem, score: Score) -> None:
 
 def raise_alert(p: Pipeline, item: ScoringItem, score: Score, score_id: int) -> None:
     """Count the stored score and raise its alert, if it has one (once per wire story)."""
-    p.count("scored")
-    p.count("relevant", int(score.relevant))
-    if score.alert and (earlier := p.store.cluster_alert(item.article_id)) is not None:
-        p.store.note_wire_copy(earlier, item.article_id)  # one alert per wire story
-        p.count("wire_copies_joined")
-        return
-    config = p.feeds.outlet(item.outlet_id)  # an outlet missing from feeds.yaml is an error here
-    draft = None
-    if score.alert:  # (only then is there a letter to draft)
-        outlet = config.model_dump(mode="json")
-        info = _article_info(item, p.store.wire_copy(item.article_id))
-        draft = draft_alert(score, info, outlet, p.templates, p.points)
-        cap = outlet["letters"].get("cap") or p.settings.letter_cap
-    if draft is not None and p.store.create_alert(item.article_id, score_id, draft, cap) is not None:
-        p.count("alerts")
-        p.store.watch_article(item.article_id, p.settings.revisit_schedule_hours)
-    elif p.rng.random() < p.settings.revisit_sample:
-        p.store.watch_article(item.article_id, p.settings.revisit_schedule_hours)
+    raise_alerts(p, [(item, score, score_id)])
+
+
+def raise_alerts(p: Pipeline, scored: list[tuple[ScoringItem, Score, int]]) -> None:
+    """``raise_alert`` for several stored scores, in one transaction."""
+    requests = []
+    for item, score, score_id in scored:
+        p.count("scored")
+        p.count("relevant", int(score.relevant))
+        config = p.feeds.outlet(item.outlet_id)  # an outlet missing from feeds.yaml is an error here
+        # (the revisit sample is drawn for articles without an alert only)
+        sample = not score.alert and p.rng.random() < p.settings.revisit_sample
+        cap = config.letters.cap or p.settings.letter_cap
+        payload = (item, score, config)
+        requests.append(AlertRequest(item.article_id, score_id, score.alert, sample, cap, payload))
+    hours = p.settings.revisit_schedule_hours
+    outcomes = p.store.raise_alerts(requests, lambda r, wire: _draft(p, r, wire), hours)
+    for outcome in outcomes:
+        if outcome.joined is not None:
+            p.count("wire_copies_joined")
+        if outcome.alert_id is not None:
+            p.count("alerts")
+
+
+def _draft(p: Pipeline, request: AlertRequest, wire: WireCopy | None) -> AlertDraft | None:
+    item, score, config = request.payload
+    outlet = config.model_dump(mode="json")
+    return draft_alert(score, _article_info(item, wire), outlet, p.templates, p.points)
 
 
 def revisit_articles(p: Pipeline, now: datetime) -> None:

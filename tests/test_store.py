@@ -119,6 +119,80 @@ def test_alert_is_raised_once_per_article(synced: Store) -> None:
     assert detail is not None and detail.letters[0].recipient == "letters@x.example"
 
 
+@pytest.mark.empty_database
+def test_raise_alerts_in_one_batch_keeps_one_alert_per_wire_story_and_watches(synced: Store) -> None:
+    """A batch of scored articles raises its alerts in one transaction: the second copy of a wire
+    story in the same batch joins the first copy's alert (it sees the alert raised before it);
+    alerted and sampled articles go on the revisit schedule, the rest do not; the letter is
+    drafted with the wire story; an article that already has an alert gets no second one."""
+    from pipeline.store.alerts import AlertRequest
+
+    ids = []
+    for name in ("first", "copy", "other", "sampled", "quiet"):
+        doc = Extracted("u", name, f"Text of the {name} article.", language="en")
+        ids.append(synced.save_article("maple-ledger", f"http://127.0.0.1:9/{name}", doc, "", None, None))
+    first, copy, other, sampled, quiet = ids
+    synced.join_cluster(copy, first)
+    score = Score("x", True, 0.9, {"loaded_language": 0.8}, True, "complaint", 0.8, [], "v1")
+    sid = {a: synced.save_score(a, score) for a in ids}
+    requests = [
+        AlertRequest(first, sid[first], True),
+        AlertRequest(copy, sid[copy], True),
+        AlertRequest(other, sid[other], True, letter_cap=5),
+        AlertRequest(sampled, sid[sampled], False, sample=True),
+        AlertRequest(quiet, sid[quiet], False),
+    ]
+    wires: list[object] = []
+
+    def draft(request: AlertRequest, wire: object) -> AlertDraft:
+        wires.append(wire)
+        return _draft()
+
+    outcomes = synced.raise_alerts(requests, draft, [6.0, 24.0])
+    assert [o.alert_id is not None for o in outcomes] == [True, False, True, False, False]
+    assert outcomes[1].joined == outcomes[0].alert_id
+    assert len(wires) == 2 and wires[1] is None and wires[0] is not None  # the story, for the letter
+    assert synced.counts()["alerts"] == 2
+    assert {t.article_id for t in synced.revisit_targets(datetime.now(UTC) + timedelta(hours=7))} == {
+        first,
+        other,
+        sampled,
+    }
+    alert = synced.alert_detail(outcomes[2].alert_id or 0)
+    assert alert is not None and alert.alert.letter_cap == 5
+    again = synced.raise_alerts([AlertRequest(first, sid[first], True)], draft, [6.0])
+    assert again[0].alert_id is None and synced.counts()["alerts"] == 2
+
+
+@pytest.mark.empty_database
+def test_a_batch_that_conflicts_with_another_writer_is_raised_one_by_one(
+    synced: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If another process raised one of the batch's alerts meanwhile (a unique-key conflict), the
+    batch is rolled back and each article tried on its own: the others still get their alerts."""
+    from sqlalchemy.exc import IntegrityError
+
+    from pipeline.store.alerts import AlertRequest, AlertsStore
+
+    ids = []
+    for name in ("a", "b", "c"):
+        doc = Extracted("u", name, f"Text {name}.", language="en")
+        ids.append(synced.save_article("maple-ledger", f"http://127.0.0.1:9/{name}", doc, "", None, None))
+    score = Score("x", True, 0.9, {"loaded_language": 0.8}, True, "complaint", 0.8, [], "v1")
+    requests = [AlertRequest(a, synced.save_score(a, score), True) for a in ids]
+    real = AlertsStore._raise
+
+    def conflicting(self: Store, s: object, r: AlertRequest, *args: object) -> object:
+        if r.article_id == ids[1]:  # as if another process had just raised b's alert
+            raise IntegrityError("INSERT INTO alerts", {}, Exception("UNIQUE constraint failed"))
+        return real(self, s, r, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AlertsStore, "_raise", conflicting)
+    outcomes = synced.raise_alerts(requests, lambda r, wire: _draft(), [])
+    assert [o.alert_id is not None for o in outcomes] == [True, False, True]
+    assert synced.counts()["alerts"] == 2
+
+
 def test_text_is_stored_without_nul_characters_on_every_backend(synced: Store) -> None:
     """PostgreSQL cannot store NUL at all: a hostile page carrying one is kept without it, and a
     query value carrying one is no error (same on SQLite)."""

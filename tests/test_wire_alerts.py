@@ -1,6 +1,6 @@
 """Wire copy in a cycle: two outlets run one agency story (one trimmed and retitled); both copies
 score as alerts, but the organisation gets one alert, aimed at the agency, that lists the
-republishers (orchestrate._score_and_alert, store/articles.py wire_copy, the alert page)."""
+republishers (orchestrate.raise_alerts, store/alerts.py raise_alerts, the alert page)."""
 
 from __future__ import annotations
 

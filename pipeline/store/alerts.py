@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, literal_column, or_, select
@@ -10,12 +12,30 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..records import AlertDraft
-from .articles import load_wire_copy
+from .articles import earlier_cluster_alert, load_wire_copy, start_watch
 from .base import StoreBase, utcnow
 from .exports import ExportFilters, stream
 from .schema import Alert, AlertCategory, Article, Letter, Outcome, Outlet, ScoreRow, User
 from .users import UserView
-from .views import AlertDetail, AlertView, ArticlePage, LetterView
+from .views import AlertDetail, AlertView, ArticlePage, LetterView, WireCopy
+
+
+@dataclass(slots=True)
+class AlertRequest:
+    """A stored score that may raise an alert (``AlertsStore.raise_alerts``)."""
+
+    article_id: int
+    score_id: int
+    alert: bool  # the score asks for an alert
+    sample: bool = False  # watch the article even without an alert (the revisit sample)
+    letter_cap: int = 3  # how many responders may write to the outlet about it
+    payload: Any = None  # what the caller needs to draft the letter
+
+
+@dataclass(slots=True)
+class AlertOutcome:
+    alert_id: int | None = None  # the alert raised
+    joined: int | None = None  # the alert on an earlier copy of the wire story this copy joined
 
 
 def _alert_query() -> Select[Alert, Article, Outlet]:
@@ -243,58 +263,123 @@ class AlertsStore(StoreBase):
     ) -> int | None:
         """Raise an alert with its first letter draft; None if the article already has one.
         *letter_cap* is how many responders may write to the outlet about it."""
-        now = utcnow()
         try:
             with self.sessions.begin() as s:
-                if s.scalar(select(Alert.id).where(Alert.article_id == article_id)) is not None:
-                    return None
                 outlet_id, language = s.execute(
                     select(Article.outlet_id, Article.language).where(Article.id == article_id)
                 ).one()
-                alert = Alert(
-                    article_id=article_id,
-                    score_id=score_id,
-                    kind=draft.kind,
-                    severity=draft.severity,
-                    priority=draft.priority,
-                    categories=list(draft.categories),
-                    summary=draft.summary,
-                    evidence=[e.as_stored() for e in draft.evidence],
-                    letter_cap=letter_cap,
-                    created_at=now,
-                    updated_at=now,
-                    outlet_id=outlet_id,
-                    language=language,
+                return self._add_alert(
+                    s, article_id, score_id, draft, letter_cap, outlet_id, language, utcnow()
                 )
-                s.add(alert)
-                s.flush()
-                s.add_all(category_rows(alert))
-                d = draft.letter
-                s.add(
-                    Letter(
-                        alert_id=alert.id,
-                        is_draft=True,
-                        language=d.language,
-                        recipient=d.recipient,
-                        subject=d.subject,
-                        body=d.body,
-                        word_count=d.word_count,
-                        word_limit=d.word_limit,
-                        created_at=now,
-                    )
-                )
-                s.add(
-                    self._audit_row(
-                        "pipeline",
-                        "alert_raised",
-                        "alert",
-                        alert.id,
-                        {"article_id": article_id, "kind": draft.kind},
-                    )
-                )
-                return alert.id
         except IntegrityError:  # another process raised it first
             return None
+
+    def _add_alert(
+        self,
+        s: Session,
+        article_id: int,
+        score_id: int,
+        draft: AlertDraft,
+        letter_cap: int,
+        outlet_id: str,
+        language: str | None,
+        now: datetime,
+    ) -> int | None:
+        if s.scalar(select(Alert.id).where(Alert.article_id == article_id)) is not None:
+            return None
+        alert = Alert(
+            article_id=article_id,
+            score_id=score_id,
+            kind=draft.kind,
+            severity=draft.severity,
+            priority=draft.priority,
+            categories=list(draft.categories),
+            summary=draft.summary,
+            evidence=[e.as_stored() for e in draft.evidence],
+            letter_cap=letter_cap,
+            created_at=now,
+            updated_at=now,
+            outlet_id=outlet_id,
+            language=language,
+        )
+        s.add(alert)
+        s.flush()
+        s.add_all(category_rows(alert))
+        d = draft.letter
+        s.add(
+            Letter(
+                alert_id=alert.id,
+                is_draft=True,
+                language=d.language,
+                recipient=d.recipient,
+                subject=d.subject,
+                body=d.body,
+                word_count=d.word_count,
+                word_limit=d.word_limit,
+                created_at=now,
+            )
+        )
+        s.add(
+            self._audit_row(
+                "pipeline", "alert_raised", "alert", alert.id, {"article_id": article_id, "kind": draft.kind}
+            )
+        )
+        return alert.id
+
+    def raise_alerts(
+        self,
+        requests: Sequence[AlertRequest],
+        draft: Callable[[AlertRequest, WireCopy | None], AlertDraft | None],
+        watch_hours: Sequence[float],
+    ) -> list[AlertOutcome]:
+        """For scored articles, in one transaction: raise the alerts their scores ask for (once
+        per wire story: a later copy is noted on the first copy's alert), with the letter
+        *draft* makes from the request and its wire story, and put the alerted and the sampled
+        articles on the revisit schedule (*watch_hours*). Each request sees the alerts raised
+        before it in the list. If the batch conflicts with another writer, each request is
+        tried in a transaction of its own, where a conflict means another process raised the
+        alert first (no alert)."""
+        try:
+            with self.sessions.begin() as s:
+                now = utcnow()
+                return [self._raise(s, r, draft, watch_hours, now) for r in requests]
+        except IntegrityError:
+            if len(requests) == 1:
+                return [AlertOutcome()]
+        return [self.raise_alerts([r], draft, watch_hours)[0] for r in requests]
+
+    def _raise(
+        self,
+        s: Session,
+        r: AlertRequest,
+        draft: Callable[[AlertRequest, WireCopy | None], AlertDraft | None],
+        watch_hours: Sequence[float],
+        now: datetime,
+    ) -> AlertOutcome:
+        if not r.alert and not r.sample:
+            return AlertOutcome()
+        row = s.execute(
+            select(Article.cluster_id, Article.outlet_id, Article.language, Article.first_seen_at).where(
+                Article.id == r.article_id
+            )
+        ).one()
+        alert_id = None
+        if r.alert:
+            earlier = (
+                None if row.cluster_id is None else earlier_cluster_alert(s, row.cluster_id, r.article_id)
+            )
+            if earlier is not None:  # one alert per wire story
+                joined = {"article": r.article_id}
+                s.add(self._audit_row("pipeline", "wire_copy_joined", "alert", earlier, joined))
+                return AlertOutcome(joined=earlier)
+            made = draft(r, load_wire_copy(s, row.cluster_id) if row.cluster_id is not None else None)
+            if made is not None:
+                alert_id = self._add_alert(
+                    s, r.article_id, r.score_id, made, r.letter_cap, row.outlet_id, row.language, now
+                )
+        if alert_id is not None or r.sample:
+            start_watch(s, r.article_id, row.first_seen_at, watch_hours)
+        return AlertOutcome(alert_id=alert_id)
 
     def list_alerts(
         self,

@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..cluster import Member, cluster_agency, originator_of
-from ..records import Extracted, Score
+from ..records import Extracted, Score, StoredPage
 from .base import StoreBase, utcnow
-from .pages import StoredPage, page_values
+from .pages import page_values
 from .schema import Alert, Article, ArticleVersion, Cluster, Entry, Letter, Outcome, Outlet, RawPage, ScoreRow
 from .views import RevisitOutcome, RevisitTarget, StoredText, WireCopy, WireMember
 
@@ -252,26 +252,7 @@ class ArticlesStore(StoreBase):
         """The alert already raised on another copy of this article's wire story, if any."""
         with self.session() as s:
             cluster_id = s.scalar(select(Article.cluster_id).where(Article.id == article_id))
-            if cluster_id is None:
-                return None
-            return s.scalar(
-                select(Alert.id)
-                .join(Article, Article.id == Alert.article_id)
-                .where(Article.cluster_id == cluster_id, Article.id != article_id)
-                .order_by(Alert.id)
-                .limit(1)
-            )
-
-    def wire_copy(self, article_id: int) -> WireCopy | None:
-        """The wire story this article belongs to: agency, original copy and republishers."""
-        with self.session() as s:
-            cluster_id = s.scalar(select(Article.cluster_id).where(Article.id == article_id))
-            return load_wire_copy(s, cluster_id) if cluster_id is not None else None
-
-    def note_wire_copy(self, alert_id: int, article_id: int) -> None:
-        """Record that another copy of an alerted wire story arrived (no second alert)."""
-        with self.sessions.begin() as s:
-            s.add(self._audit_row("pipeline", "wire_copy_joined", "alert", alert_id, {"article": article_id}))
+            return None if cluster_id is None else earlier_cluster_alert(s, cluster_id, article_id)
 
     def save_score(self, article_id: int, score: Score) -> int:
         """Store a score; the same article, model and text is stored once."""
@@ -297,12 +278,10 @@ class ArticlesStore(StoreBase):
 
     def watch_article(self, article_id: int, schedule_hours: list[float]) -> None:
         """Put the article on the revisit schedule (a no-op when it is on it, or has finished it)."""
-        if not schedule_hours:
-            return
         with self.sessions.begin() as s:
-            row = s.get_one(Article, article_id)
-            if row.next_revisit_at is None and row.revisit_step == 0:
-                row.next_revisit_at = row.first_seen_at + timedelta(hours=schedule_hours[0])
+            first_seen = s.scalar(select(Article.first_seen_at).where(Article.id == article_id))
+            if first_seen is not None:
+                start_watch(s, article_id, first_seen, schedule_hours)
 
     def revisit_targets(self, now: datetime, limit: int = 100) -> list[RevisitTarget]:
         """Watched articles whose next scheduled re-fetch has come, most overdue first."""
@@ -411,6 +390,27 @@ class ArticlesStore(StoreBase):
                 }
                 for v in rows
             ]
+
+
+def earlier_cluster_alert(s: Session, cluster_id: int, article_id: int) -> int | None:
+    """The first alert raised on a copy of wire story *cluster_id* other than *article_id*."""
+    return s.scalar(
+        select(Alert.id)
+        .join(Article, Article.id == Alert.article_id)
+        .where(Article.cluster_id == cluster_id, Article.id != article_id)
+        .order_by(Alert.id)
+        .limit(1)
+    )
+
+
+def start_watch(s: Session, article_id: int, first_seen: datetime, schedule_hours: Sequence[float]) -> None:
+    """Put the article on the revisit schedule, unless it is on it or has finished it."""
+    if schedule_hours:
+        s.execute(
+            update(Article)
+            .where(Article.id == article_id, Article.next_revisit_at.is_(None), Article.revisit_step == 0)
+            .values(next_revisit_at=first_seen + timedelta(hours=schedule_hours[0]))
+        )
 
 
 def load_wire_copy(s: Session, cluster_id: int) -> WireCopy:
