@@ -76,7 +76,10 @@ class Run(Deployment):
             state.update(self.counts())
             return bool(check(state))
 
-        wait_until(done, timeout, what, every=0.5)
+        try:
+            wait_until(done, timeout, what, every=0.5)
+        except AssertionError as exc:  # say what the processes were doing
+            raise AssertionError(f"{exc}\nlast counts: {state}\n{self.log_tails()}") from None
         return state
 
     def finished(self) -> dict[str, Any]:
@@ -84,6 +87,12 @@ class Run(Deployment):
         return self.wait(
             lambda c: c["entries"] == expected and c["entries_open"] == 0 and c["leases"] == 0,
             "every entry to be done",
+        )
+
+    def log_tails(self, lines: int = 40) -> str:
+        return "\n".join(
+            f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-lines:])
+            for p in sorted(self.tmp.glob("*.log"))
         )
 
     def logs(self) -> str:
@@ -251,7 +260,7 @@ def test_redis_restarted_with_tasks_in_flight_completes(
     run = make_run(tmp_path, site, corpus_dir, redis_url=redis_server.url, database_url=settings.database_url)
     try:
         run.scheduler()
-        run.worker()
+        run.worker(loglevel="INFO")  # on failure, its log says what it was doing
         run.wait(progress(ARTICLES // 4), "a quarter of the articles")
         in_flight = run.counts()["leases"]
         redis_server.stop()  # everything queued is gone: this Redis keeps nothing on disk
