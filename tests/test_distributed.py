@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -417,6 +418,82 @@ def test_a_worker_that_stops_taking_tasks_starts_afresh(
     finally:
         cluster.stop()
     assert_exactly_once(state, len(corpus.articles))
+
+
+# Loaded by the worker's interpreter (PYTHONPATH): the consumer's event loop raises once, as
+# Celery 5.7.0's did when Redis restarted with a message unacknowledged ("Unrecoverable error";
+# the worker stopped). Fault injection into Celery, not into MediaWatch.
+FAIL_CONSUMER = """
+import os
+from pathlib import Path
+
+marker = os.environ.get("MW_TEST_FAIL_MARKER")
+if marker and (os.environ.get("MW_TEST_FAIL_ALWAYS") or not Path(marker).exists()):
+    from celery.worker import loops
+
+    def asynloop(*args, **kwargs):
+        Path(marker).write_text("failed")
+        raise AttributeError("injected: 'NoneType' object has no attribute 'hostname'")
+
+    loops.asynloop = asynloop
+"""
+
+
+def failing_worker(cluster: Cluster, always: bool = False, **env: str) -> Process:
+    inject = cluster.tmp / "inject"
+    inject.mkdir(exist_ok=True)
+    (inject / "sitecustomize.py").write_text(FAIL_CONSUMER)
+    proc = worker_process(cluster.env(), cluster.tmp / f"worker-{len(cluster.procs)}.log", 1, loglevel="INFO")
+    proc.env = {
+        **proc.env,
+        "PYTHONPATH": f"{inject}{os.pathsep}{proc.env['PYTHONPATH']}",
+        "MW_TEST_FAIL_MARKER": str(cluster.tmp / "failed-once"),
+        **({"MW_TEST_FAIL_ALWAYS": "1"} if always else {}),
+        **env,
+    }
+    cluster.procs.append(proc.start())
+    return proc
+
+
+def test_a_worker_stopped_by_an_unrecoverable_error_starts_afresh(
+    tmp_path: Path, generated: tuple[LocalSite, Corpus], redis_url: str, settings: Settings
+) -> None:
+    """Celery stops on an error nobody asked for: the same process starts afresh after a pause
+    and the work gets done exactly once."""
+    site, corpus = generated
+    cluster = make_cluster(tmp_path, site, corpus, redis_url, database_url=settings.database_url)
+    try:
+        w = failing_worker(cluster)
+        wait_until(lambda: "starting afresh in 2s" in w.log.read_text(), 120, "the restart")
+        state = cluster.drive(finished(len(corpus.articles)))
+        assert w.proc is not None and w.proc.poll() is None  # the same process, started afresh
+        log = w.log.read_text()
+    finally:
+        cluster.stop()
+    assert 'Unrecoverable error: AttributeError("injected' in log
+    assert log.index("starting afresh") < log.rindex("ready.")  # the fresh start took tasks
+    assert_exactly_once(state, len(corpus.articles))
+
+
+def test_a_worker_that_fails_again_and_again_at_start_gives_up(
+    tmp_path: Path, generated: tuple[LocalSite, Corpus], redis_url: str, settings: Settings
+) -> None:
+    """A fault a restart cannot fix: after MAX_QUICK_FAILURES failures in a row, each soon after
+    its start, the worker exits 1 (for the supervisor and the logs) instead of looping."""
+    from pipeline.distributed.watchdog import MAX_QUICK_FAILURES, QUICK_FAILURES_ENV
+
+    site, corpus = generated
+    cluster = make_cluster(tmp_path, site, corpus, redis_url, database_url=settings.database_url)
+    try:  # failures already counted (the count rides along the re-exec): one restart to go
+        w = failing_worker(cluster, always=True, **{QUICK_FAILURES_ENV: str(MAX_QUICK_FAILURES - 2)})
+        assert w.proc is not None
+        assert w.proc.wait(120) == 1
+        log = w.log.read_text()
+    finally:
+        cluster.stop()
+    assert log.count("Unrecoverable error") == 2
+    assert "starting afresh in 16s" in log
+    assert f"worker failed {MAX_QUICK_FAILURES} times in a row soon after starting; giving up" in log
 
 
 def test_an_item_that_keeps_killing_its_workers_is_quarantined(store: Store) -> None:

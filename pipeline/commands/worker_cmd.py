@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import sys
+import time
 from typing import Any
 
 import click
 
 from ..cli import echo_json, opened_store, settings_of
 from ..errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
 
 QUEUES = ("poll", "fetch", "score", "revisit")
 
@@ -88,11 +92,13 @@ def worker(
     with opened_store(settings):  # brings the schema up to date before any task runs
         pass
     from ..distributed.app import configure
-    from ..distributed.watchdog import Watchdog
+    from ..distributed.watchdog import Ending, Watchdog
 
     app = configure(settings)
     watchdog = Watchdog(settings.redis_url, names, stall_seconds)
     watchdog.install()
+    ending = Ending()
+    ending.install()
     argv = [
         "worker",
         f"--concurrency={concurrency or os.cpu_count() or 1}",
@@ -107,8 +113,29 @@ def worker(
         app.worker_main(argv=argv)
     finally:
         watchdog.stop()
-        if watchdog.stalled:  # stopped warmly because it took nothing: start afresh, same arguments
-            os.execv(sys.executable, [sys.executable, "-m", "pipeline", *sys.argv[1:]])
+    if watchdog.stalled:  # stopped warmly because it took nothing: start afresh, same arguments
+        _start_afresh({})
+    if ending.failed():
+        _restart_after_failure(ending)
+
+
+def _start_afresh(env: dict[str, str]) -> None:
+    os.execve(sys.executable, [sys.executable, "-m", "pipeline", *sys.argv[1:]], {**os.environ, **env})
+
+
+def _restart_after_failure(ending: Any) -> None:
+    """Celery stopped on an error nobody asked for: start afresh after a pause, unless it keeps
+    failing soon after each start (then exit 1 and leave it to the supervisor and the logs)."""
+    from ..distributed.watchdog import MAX_QUICK_FAILURES, QUICK_FAILURES_ENV, pause_before_restart
+
+    failures = ending.next_quick_failures(dict(os.environ))
+    if failures >= MAX_QUICK_FAILURES:
+        log.error("worker failed %d times in a row soon after starting; giving up", failures)
+        sys.exit(1)
+    pause = pause_before_restart(failures)
+    log.error("worker stopped on an unrecoverable error; starting afresh in %.0fs", pause)
+    time.sleep(pause)
+    _start_afresh({QUICK_FAILURES_ENV: str(failures)})
 
 
 @click.group()

@@ -1,7 +1,13 @@
-"""A guard against a worker that stops taking tasks after its broker connection came back
-(Celery/kombu issues #8030, #8091, #10205: the consumer reconnects to Redis, then takes
-nothing). When the worker is idle, its queues hold messages and it has received none for
-``STALL_S`` seconds, it shuts down warmly and ``mediawatch worker`` starts it again.
+"""Guards for a worker that stops working while nobody asked it to.
+
+- A consumer that stops taking tasks after its broker connection came back (Celery/kombu issues
+  #8030, #8091, #10205: the consumer reconnects to Redis, then takes nothing). When the worker
+  is idle, its queues hold messages and it has received none for ``STALL_S`` seconds, it shuts
+  down warmly and ``mediawatch worker`` starts it again.
+- A worker that stops on an "Unrecoverable error" (Celery 5.7.0 did so when Redis restarted
+  with a message unacknowledged). ``Ending`` tells that from a stop someone asked for (a signal),
+  and ``mediawatch worker`` starts afresh after a pause, giving up after a few failures in a row
+  that each came soon after the start (a fault that restarting cannot fix).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import time
 from typing import Any
 
 import redis
-from celery.signals import task_received, worker_ready
+from celery.signals import task_received, worker_init, worker_ready, worker_shutting_down
 from celery.worker import state
 
 log = logging.getLogger(__name__)
@@ -21,6 +27,9 @@ STALL_S = 90.0
 CHECK_S = 10.0
 EXIT_S = 120.0
 EXIT_STALLED = 75  # EX_TEMPFAIL: a supervisor (systemd, compose) starts the worker again
+QUICK_FAILURE_S = 60.0  # a failure this soon after the start counts towards giving up
+MAX_QUICK_FAILURES = 5
+QUICK_FAILURES_ENV = "MW_WORKER_QUICK_FAILURES"  # carried across the re-exec
 PRIORITY_SEP = "\x06\x16"  # kombu's Redis transport: queue keys for priorities 3, 6 and 9
 
 
@@ -72,3 +81,42 @@ class Watchdog:
     def install(self) -> None:
         task_received.connect(self.seen, weak=False)
         worker_ready.connect(self.start, weak=False)
+
+
+class Ending:
+    """How the Celery worker ended: asked to stop (a signal: SIGTERM, SIGINT, SIGQUIT), or
+    stopped by itself with a failing exit code (Celery's "Unrecoverable error")."""
+
+    def __init__(self) -> None:
+        self.controller: Any = None
+        self.signalled = False
+        self.started = time.monotonic()
+
+    def _init(self, sender: Any = None, **_: Any) -> None:
+        self.controller = sender
+
+    def _signalled(self, **_: Any) -> None:
+        self.signalled = True
+
+    def install(self) -> None:
+        worker_init.connect(self._init, weak=False)
+        worker_shutting_down.connect(self._signalled, weak=False)
+
+    def failed(self) -> bool:
+        code = getattr(self.controller, "exitcode", None)
+        return not self.signalled and code not in (None, 0)
+
+    def next_quick_failures(self, env: dict[str, str]) -> int:
+        """Failures in a row, each within ``QUICK_FAILURE_S`` of its start, this one included
+        (a worker that ran longer starts the count again)."""
+        if time.monotonic() - self.started >= QUICK_FAILURE_S:
+            return 0
+        try:
+            return int(env.get(QUICK_FAILURES_ENV, "0")) + 1
+        except ValueError:
+            return 1
+
+
+def pause_before_restart(quick_failures: int) -> float:
+    """Seconds to wait before starting afresh: 1 s, then 2, 4, 8 ... for failures in a row."""
+    return float(min(30, 2**quick_failures))
