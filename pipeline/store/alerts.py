@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, literal_column, or_, select
+from sqlalchemy import Select, bindparam, func, insert, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,7 @@ from ..records import AlertDraft
 from .articles import earlier_cluster_alert, load_wire_copy, start_watch
 from .base import StoreBase, utcnow
 from .exports import ExportFilters, stream
-from .schema import Alert, AlertCategory, Article, Letter, Outcome, Outlet, ScoreRow, User
+from .schema import Alert, AlertCategory, Article, AuditEntry, Letter, Outcome, Outlet, ScoreRow, User
 from .users import UserView
 from .views import AlertDetail, AlertView, ArticlePage, LetterView, WireCopy
 
@@ -257,6 +257,26 @@ def _ids_by_category(
     return ids
 
 
+@dataclass(slots=True)
+class _FollowingRows:
+    """What follows each new alert (its category rows, its first letter, the audit entry),
+    written one statement per table for a whole batch of alerts."""
+
+    categories: list[dict[str, Any]] = field(default_factory=list)
+    letters: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, s: Session) -> None:
+        for table, rows in (
+            (AlertCategory, self.categories),
+            (Letter, self.letters),
+            (AuditEntry, self.audit),
+        ):
+            if rows:
+                s.execute(insert(table), rows)
+        self.categories, self.letters, self.audit = [], [], []
+
+
 class AlertsStore(StoreBase):
     def create_alert(
         self, article_id: int, score_id: int, draft: AlertDraft, letter_cap: int = 3
@@ -284,47 +304,71 @@ class AlertsStore(StoreBase):
         outlet_id: str,
         language: str | None,
         now: datetime,
+        follow: _FollowingRows | None = None,
     ) -> int | None:
+        """Insert the alert (Core statements: no ORM objects to track) and its categories, first
+        letter and audit entry, at once or, with *follow*, with the rest of a batch."""
         if s.scalar(select(Alert.id).where(Alert.article_id == article_id)) is not None:
             return None
-        alert = Alert(
-            article_id=article_id,
-            score_id=score_id,
-            kind=draft.kind,
-            severity=draft.severity,
-            priority=draft.priority,
-            categories=list(draft.categories),
-            summary=draft.summary,
-            evidence=[e.as_stored() for e in draft.evidence],
-            letter_cap=letter_cap,
-            created_at=now,
-            updated_at=now,
-            outlet_id=outlet_id,
-            language=language,
-        )
-        s.add(alert)
-        s.flush()
-        s.add_all(category_rows(alert))
+        categories = list(dict.fromkeys(draft.categories))
+        alert_id: int = s.scalars(
+            insert(Alert).returning(Alert.id),
+            [
+                {
+                    "article_id": article_id,
+                    "score_id": score_id,
+                    "kind": draft.kind,
+                    "severity": draft.severity,
+                    "priority": draft.priority,
+                    "categories": list(draft.categories),
+                    "summary": draft.summary,
+                    "evidence": [e.as_stored() for e in draft.evidence],
+                    "letter_cap": letter_cap,
+                    "created_at": now,
+                    "updated_at": now,
+                    "outlet_id": outlet_id,
+                    "language": language,
+                }
+            ],
+        ).one()
+        rows = follow if follow is not None else _FollowingRows()
+        rows.categories += [
+            {
+                "alert_id": alert_id,
+                "category": c,
+                "priority": draft.priority,
+                "outlet_id": outlet_id,
+                "language": language,
+            }
+            for c in categories
+        ]
         d = draft.letter
-        s.add(
-            Letter(
-                alert_id=alert.id,
-                is_draft=True,
-                language=d.language,
-                recipient=d.recipient,
-                subject=d.subject,
-                body=d.body,
-                word_count=d.word_count,
-                word_limit=d.word_limit,
-                created_at=now,
-            )
+        rows.letters.append(
+            {
+                "alert_id": alert_id,
+                "is_draft": True,
+                "language": d.language,
+                "recipient": d.recipient,
+                "subject": d.subject,
+                "body": d.body,
+                "word_count": d.word_count,
+                "word_limit": d.word_limit,
+                "created_at": now,
+            }
         )
-        s.add(
-            self._audit_row(
-                "pipeline", "alert_raised", "alert", alert.id, {"article_id": article_id, "kind": draft.kind}
-            )
+        rows.audit.append(
+            {
+                "at": now,
+                "actor": "pipeline",
+                "action": "alert_raised",
+                "object_type": "alert",
+                "object_id": str(alert_id),
+                "detail": {"article_id": article_id, "kind": draft.kind},
+            }
         )
-        return alert.id
+        if follow is None:
+            rows.write(s)
+        return alert_id
 
     def raise_alerts(
         self,
@@ -341,8 +385,10 @@ class AlertsStore(StoreBase):
         alert first (no alert)."""
         try:
             with self.sessions.begin() as s:
-                now = utcnow()
-                return [self._raise(s, r, draft, watch_hours, now) for r in requests]
+                now, follow = utcnow(), _FollowingRows()
+                outcomes = [self._raise(s, r, draft, watch_hours, now, follow) for r in requests]
+                follow.write(s)
+                return outcomes
         except IntegrityError:
             if len(requests) == 1:
                 return [AlertOutcome()]
@@ -355,6 +401,7 @@ class AlertsStore(StoreBase):
         draft: Callable[[AlertRequest, WireCopy | None], AlertDraft | None],
         watch_hours: Sequence[float],
         now: datetime,
+        follow: _FollowingRows,
     ) -> AlertOutcome:
         if not r.alert and not r.sample:
             return AlertOutcome()
@@ -375,7 +422,7 @@ class AlertsStore(StoreBase):
             made = draft(r, load_wire_copy(s, row.cluster_id) if row.cluster_id is not None else None)
             if made is not None:
                 alert_id = self._add_alert(
-                    s, r.article_id, r.score_id, made, r.letter_cap, row.outlet_id, row.language, now
+                    s, r.article_id, r.score_id, made, r.letter_cap, row.outlet_id, row.language, now, follow
                 )
         if alert_id is not None or r.sample:
             start_watch(s, r.article_id, row.first_seen_at, watch_hours)
