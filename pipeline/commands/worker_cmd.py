@@ -7,12 +7,15 @@ import logging
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..cli import echo_json, opened_store, settings_of
 from ..errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from ..distributed.watchdog import Ending
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +126,7 @@ def _start_afresh(env: dict[str, str]) -> None:
     os.execve(sys.executable, [sys.executable, "-m", "pipeline", *sys.argv[1:]], {**os.environ, **env})
 
 
-def _restart_after_failure(ending: Any) -> None:
+def _restart_after_failure(ending: Ending) -> None:
     """Celery stopped on an error nobody asked for: start afresh after a pause, unless it keeps
     failing soon after each start (then exit 1 and leave it to the supervisor and the logs)."""
     from ..distributed.watchdog import MAX_QUICK_FAILURES, QUICK_FAILURES_ENV, pause_before_restart

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..records import AlertDraft
 from .articles import earlier_cluster_alert, load_wire_copy, start_watch
-from .base import StoreBase, utcnow
+from .base import StoreBase, audit_values, utcnow
 from .exports import ExportFilters, stream
 from .schema import Alert, AlertCategory, Article, AuditEntry, Letter, Outcome, Outlet, ScoreRow, User
 from .users import UserView
@@ -57,17 +57,28 @@ def _article_column(column: Any) -> Any:
     return select(column).where(Article.id == Alert.article_id).scalar_subquery()
 
 
+def category_values(
+    alert_id: int, categories: Sequence[str], priority: float, outlet_id: str | None, language: str | None
+) -> list[dict[str, Any]]:
+    """The alert_categories rows' columns for an alert's *categories* (each once)."""
+    return [
+        {
+            "alert_id": alert_id,
+            "category": c,
+            "priority": priority,
+            "outlet_id": outlet_id,
+            "language": language,
+        }
+        for c in dict.fromkeys(categories)
+    ]
+
+
 def category_rows(alert: Alert, categories: Sequence[str] | None = None) -> list[AlertCategory]:
     """The alert_categories rows for *categories* (all the alert's by default) of *alert*."""
+    chosen = alert.categories if categories is None else categories
     return [
-        AlertCategory(
-            alert_id=alert.id,
-            category=c,
-            priority=alert.priority,
-            outlet_id=alert.outlet_id,
-            language=alert.language,
-        )
-        for c in dict.fromkeys(alert.categories if categories is None else categories)
+        AlertCategory(**v)
+        for v in category_values(alert.id, chosen, alert.priority, alert.outlet_id, alert.language)
     ]
 
 
@@ -310,7 +321,6 @@ class AlertsStore(StoreBase):
         letter and audit entry, at once or, with *follow*, with the rest of a batch."""
         if s.scalar(select(Alert.id).where(Alert.article_id == article_id)) is not None:
             return None
-        categories = list(dict.fromkeys(draft.categories))
         alert_id: int = s.scalars(
             insert(Alert).returning(Alert.id),
             [
@@ -332,16 +342,7 @@ class AlertsStore(StoreBase):
             ],
         ).one()
         rows = follow if follow is not None else _FollowingRows()
-        rows.categories += [
-            {
-                "alert_id": alert_id,
-                "category": c,
-                "priority": draft.priority,
-                "outlet_id": outlet_id,
-                "language": language,
-            }
-            for c in categories
-        ]
+        rows.categories += category_values(alert_id, draft.categories, draft.priority, outlet_id, language)
         d = draft.letter
         rows.letters.append(
             {
@@ -356,16 +357,8 @@ class AlertsStore(StoreBase):
                 "created_at": now,
             }
         )
-        rows.audit.append(
-            {
-                "at": now,
-                "actor": "pipeline",
-                "action": "alert_raised",
-                "object_type": "alert",
-                "object_id": str(alert_id),
-                "detail": {"article_id": article_id, "kind": draft.kind},
-            }
-        )
+        detail = {"article_id": article_id, "kind": draft.kind}
+        rows.audit.append(audit_values("pipeline", "alert_raised", "alert", alert_id, detail, now))
         if follow is None:
             rows.write(s)
         return alert_id

@@ -57,6 +57,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def audit_values(
+    actor: str, action: str, object_type: str, object_id: object, detail: dict[str, Any], at: datetime
+) -> dict[str, Any]:
+    """An audit_log row's columns (for an ``AuditEntry`` or a bulk insert)."""
+    return {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "detail": detail,
+    }
+
+
 class StoreBase:
     """Holds the engine and session factory; the parts add intent-named methods."""
 
@@ -76,14 +90,7 @@ class StoreBase:
     def _audit_row(
         actor: str, action: str, object_type: str, object_id: object, detail: dict[str, Any]
     ) -> AuditEntry:
-        return AuditEntry(
-            at=utcnow(),
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            detail=detail,
-        )
+        return AuditEntry(**audit_values(actor, action, object_type, object_id, detail, utcnow()))
 
     def close(self) -> None:
         self.engine.dispose()
