@@ -7,12 +7,15 @@ and in French. As *sets* of phrases a copy and its original overlap little (Jacc
 most of the copy is *contained* in the original. So a story becomes a set of shingles (three
 consecutive content words, see ``content_words``), and
 
-1. candidates come from MinHash LSH (``datasketch.MinHashLSH``) over two windows at the start of
-   each story, shingles 0-80 and 40-120: outlets cut wire copy from the end, so the starts of a
-   copy and of its original are nearly the same set however much was cut, and the second window
-   still lines up when an outlet puts a paragraph of its own first. ``MinHashLSHEnsemble`` would
-   index containment itself, but it is built once from all the sets and cannot take stories one
-   at a time as they arrive;
+1. candidates come from MinHash LSH over two windows at the start of each story, shingles 0-80
+   and 40-120: outlets cut wire copy from the end, so the starts of a copy and of its original
+   are nearly the same set however much was cut, and the second window still lines up when an
+   outlet puts a paragraph of its own first. The MinHash is 32 multiply-add-shift permutations
+   computed with numpy in one step per window, the LSH 16 bands of 2 values in one dictionary
+   (datasketch's ``MinHashLSH`` did the same with a Python object per sketch and a set per
+   bucket: twice the memory and most of the time). ``MinHashLSHEnsemble`` would index
+   containment itself, but it is built once from all the sets and cannot take stories one at a
+   time as they arrive;
 2. each candidate is verified exactly: the share of the smaller story's shingles found in the
    other (containment) must reach ``MIN_CONTAINMENT`` with at least ``MIN_SHARED`` shingles in
    common. Two different stories on the same topic share phrases ("Palestinian health officials
@@ -37,7 +40,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 # --- Agencies -----------------------------------------------------------------------------------
 
@@ -300,21 +302,41 @@ def containment(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> tuple[float
 
 NUM_PERM = 32
 SEED = 20240917
-LSH_BANDS = (16, 2)  # windows with Jaccard 0.5 meet with p = 0.99, 0.4: 0.94, 0.2: 0.48, 0.05: 0.04
+BANDS, ROWS = 16, 2  # windows with Jaccard 0.5 meet with p = 0.99, 0.4: 0.94, 0.2: 0.48, 0.05: 0.04
 WINDOWS = ((0, 80), (40, 120))  # shingle ranges sketched for LSH
 MIN_WINDOW = 60  # a later window is sketched only if it has this many shingles
 MIN_CONTAINMENT = 0.5
 MIN_SHARED = 20
 
+# The permutations: h(x) = ((a * x + b) mod 2**64) >> 32 for a 32-bit shingle hash x, with a odd
+# (multiply-add-shift, Dietzfelbinger 1996: 2-universal into 32 bits). The shingle hashes are
+# already well mixed (see ``shingle_hashes``), so nothing else is needed.
+_PERMUTATIONS = np.random.Generator(np.random.PCG64(SEED)).integers(
+    0, 2**64, size=(2, NUM_PERM), dtype=np.uint64, endpoint=False
+)
+_A = _PERMUTATIONS[0] | np.uint64(1)
+_B = _PERMUTATIONS[1]
+# Band keys of different bands go into one table: each band's key is xor-ed with its own salt, so
+# equal value pairs in different bands do not meet (and if two keys of different bands ever
+# collided, that would only add a candidate, which is checked exactly like any other).
+_BAND_SALT = np.random.Generator(np.random.PCG64(SEED + 1)).integers(
+    0, 2**64, size=BANDS, dtype=np.uint64, endpoint=False
+)
 
-def _same(value: Any) -> Any:
-    """The MinHash hash function. Shingles are already 32-bit hashes (and datasketch's affine32
-    scheme mixes every input with the MurmurHash3 finaliser first), so hashing them again with
-    the default SHA-1, about 1 µs apiece, would buy nothing."""
-    return value
+
+def minhash(hashes: np.ndarray[Any, np.dtype[np.uint32]]) -> np.ndarray[Any, np.dtype[np.uint32]]:
+    """The ``NUM_PERM`` minimum values of a non-empty set of 32-bit hashes under the permutations."""
+    with np.errstate(over="ignore"):
+        mixed = hashes.astype(np.uint64)[:, None] * _A + _B
+    lowest: np.ndarray[Any, np.dtype[np.uint32]] = (mixed >> np.uint64(32)).min(axis=0).astype(np.uint32)
+    return lowest
 
 
-_BLANK = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_same)
+def band_keys(values: np.ndarray[Any, np.dtype[np.uint32]]) -> list[int]:
+    """A window's LSH keys, one per band of ``ROWS`` minimum values."""
+    rows = values.reshape(BANDS, ROWS).astype(np.uint64)
+    keys: list[int] = (((rows[:, 0] << np.uint64(32)) | rows[:, 1]) ^ _BAND_SALT).tolist()
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +345,7 @@ class Sketch:
     its windows. Made without the index (``sketch``), so a worker process can make it."""
 
     unique: np.ndarray[Any, np.dtype[np.uint32]]
-    windows: tuple[np.ndarray[Any, np.dtype[np.uint64]], ...]
+    windows: tuple[np.ndarray[Any, np.dtype[np.uint32]], ...]
 
 
 def sketch(text: str) -> Sketch:
@@ -333,9 +355,9 @@ def sketch(text: str) -> Sketch:
     for i, (start, end) in enumerate(WINDOWS):
         if i and len(hashes) < start + MIN_WINDOW:
             break
-        minhash = _BLANK.copy()
-        minhash.update_batch(np.unique(hashes[start:end]).tolist())
-        windows.append(minhash.hashvalues)
+        if i == 0 and not len(hashes):
+            break
+        windows.append(minhash(hashes[start:end]))
     return Sketch(np.unique(hashes), tuple(windows))
 
 
@@ -344,45 +366,52 @@ class CopyIndex:
     candidates instead of every one of them."""
 
     def __init__(self) -> None:
-        self._lsh = MinHashLSH(num_perm=NUM_PERM, params=LSH_BANDS)
+        self._buckets: dict[int, list[int]] = {}  # band key -> ids of the stories with it
+        self._keys: dict[int, list[int]] = {}  # id -> its band keys (distinct), for removal
         self._sets: dict[int, np.ndarray[Any, np.dtype[np.uint32]]] = {}
         self._order: dict[int, int] = {}  # insertion rank, to prefer the earliest on a tie
-        self._windows: dict[int, int] = {}  # how many windows of each story are indexed
         self._last: tuple[str, Sketch] | None = None
 
     def __len__(self) -> int:
         return len(self._sets)
 
-    def _prepare(self, text: str, made: Sketch | None) -> tuple[np.ndarray[Any, Any], list[MinHash]]:
-        """The text's shingles as a sorted set, and the MinHashes of its windows (from *made*, its
-        sketch, when given). The pipeline calls ``find`` and then ``add`` with the same text, so
-        the last sketch is kept."""
+    def _prepare(self, text: str, made: Sketch | None) -> tuple[np.ndarray[Any, Any], list[int]]:
+        """The text's shingles as a sorted set, and the distinct band keys of its windows (from
+        *made*, its sketch, when given). The pipeline calls ``find`` and then ``add`` with the
+        same text, so the last sketch is kept."""
         if made is None:
             if self._last is not None and self._last[0] == text:
                 made = self._last[1]
             else:
                 made = sketch(text)
                 self._last = (text, made)
-        minhashes = []
-        for values in made.windows:
-            minhash = _BLANK.copy()
-            minhash.hashvalues = values
-            minhashes.append(minhash)
-        return made.unique, minhashes
+        keys = [key for values in made.windows for key in band_keys(values)]
+        return made.unique, list(dict.fromkeys(keys))
+
+    def _remove(self, article_id: int) -> None:
+        for key in self._keys.pop(article_id):
+            bucket = self._buckets[key]
+            bucket.remove(article_id)
+            if not bucket:
+                del self._buckets[key]
+        del self._sets[article_id]
 
     def add(self, article_id: int, text: str, made: Sketch | None = None) -> None:
         """Index a story (again, if the id is already there: its text may have changed); *made*:
         its ``sketch``, if already made."""
         if article_id in self._sets:
-            for window in range(self._windows.pop(article_id)):
-                self._lsh.remove((article_id, window))
-            del self._sets[article_id]
-        unique, sketches = self._prepare(text, made)
+            self._remove(article_id)
+        unique, keys = self._prepare(text, made)
         if len(unique) < MIN_SHINGLES:
             return
-        for window, sketch in enumerate(sketches):
-            self._lsh.insert((article_id, window), sketch, check_duplication=False)
-        self._windows[article_id] = len(sketches)
+        buckets = self._buckets
+        for key in keys:
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = [article_id]
+            else:
+                bucket.append(article_id)
+        self._keys[article_id] = keys
         self._sets[article_id] = unique
         self._order[article_id] = len(self._order)
 
@@ -395,10 +424,11 @@ class CopyIndex:
         """The id of a stored story this text copies or is copied from (trimmed, retitled, lightly
         edited), or None. Among several, the one sharing the most of the smaller text, then the
         earliest stored. *made*: the text's ``sketch``, if already made."""
-        mine, sketches = self._prepare(text, made)
+        mine, keys = self._prepare(text, made)
         if len(mine) < MIN_SHINGLES:
             return None
-        candidates = {key[0] for sketch in sketches for key in self._lsh.query(sketch)}
+        buckets = self._buckets
+        candidates = {found for key in keys if key in buckets for found in buckets[key]}
         best: tuple[float, int] | None = None
         best_id = None
         for candidate in candidates:

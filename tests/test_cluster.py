@@ -15,10 +15,12 @@ import pytest
 from pipeline.cluster import (
     MIN_CONTAINMENT,
     MIN_SHINGLES,
+    NUM_PERM,
     CopyIndex,
     Member,
     cluster_agency,
     containment,
+    minhash,
     originator_of,
     shingle_hashes,
     sketch,
@@ -219,6 +221,37 @@ def test_adding_an_id_again_replaces_its_text() -> None:
     assert len(index) == 1
 
 
+def test_replacing_a_story_leaves_nothing_of_its_old_text_in_the_index() -> None:
+    """A story indexed again (its text changed) must not leave its old band keys behind: the
+    index would grow with every revision and hand out stale candidates."""
+    replaced = CopyIndex()
+    replaced.add(1, story(ARMS))
+    replaced.add(2, story(JENINE))
+    replaced.add(1, story(BEIRUT))
+    fresh = CopyIndex()
+    fresh.add(2, story(JENINE))
+    fresh.add(1, story(BEIRUT))
+    assert replaced._buckets == fresh._buckets
+    assert replaced._keys == fresh._keys
+
+
+def test_minhash_agreement_estimates_jaccard_similarity() -> None:
+    """The share of equal MinHash values of two sets estimates their Jaccard similarity: over
+    many pairs of random sets the mean estimate is close to the true value, and the permutations
+    are not copies of one another (each value is an independent draw)."""
+    rng = np.random.default_rng(5)
+    for jaccard in (0.2, 0.5, 0.8):
+        estimates = []
+        for _ in range(200):
+            pool = rng.choice(2**32, size=300, replace=False).astype(np.uint32)
+            shared = round(300 * jaccard / (1 + jaccard))  # |A| = |B| = 150, |A & B| = shared
+            a, b = pool[:150], np.concatenate([pool[:shared], pool[150 : 300 - shared]])
+            estimates.append(float(np.mean(minhash(a) == minhash(b))))
+        assert abs(np.mean(estimates) - jaccard) < 0.03, jaccard
+    values = minhash(rng.choice(2**32, size=100, replace=False).astype(np.uint32))
+    assert len(values) == NUM_PERM and len(set(values.tolist())) > NUM_PERM - 3
+
+
 def test_add_many_is_the_same_as_add_one_by_one() -> None:
     items = [(i, story(n)) for n, i in IDS.items()] + [(40, "\n\n".join(paragraphs(JENINE)[:5]))]
     one_by_one = CopyIndex()
@@ -279,10 +312,11 @@ def test_small_copy_edits_leave_the_shingles_alone(wire: str, edited: str) -> No
 
 
 def test_shingles_are_the_same_in_every_process() -> None:
-    """Python's hash() of a string changes with each process; the shingles must not."""
+    """Python's hash() of a string changes with each process; the shingles and MinHash sketches
+    must not (a worker makes the sketch the storing process indexes)."""
     code = (
-        "import sys; from pipeline.cluster import shingle_hashes; "
-        "print(shingle_hashes(sys.stdin.read()).tolist())"
+        "import sys; from pipeline.cluster import shingle_hashes, sketch; t = sys.stdin.read(); "
+        "print(shingle_hashes(t).tolist(), [w.tolist() for w in sketch(t).windows])"
     )
     text = story(JENINE)
     outputs = {
@@ -297,7 +331,8 @@ def test_shingles_are_the_same_in_every_process() -> None:
         ).stdout
         for seed in ("1", "2")
     }
-    assert outputs == {str(shingle_hashes(text).tolist()) + "\n"}
+    windows = [w.tolist() for w in sketch(text).windows]
+    assert outputs == {f"{shingle_hashes(text).tolist()} {windows}\n"}
 
 
 # --- Agency ---------------------------------------------------------------------------------------
