@@ -124,7 +124,8 @@ def test_raise_alerts_in_one_batch_keeps_one_alert_per_wire_story_and_watches(sy
     """A batch of scored articles raises its alerts in one transaction: the second copy of a wire
     story in the same batch joins the first copy's alert (it sees the alert raised before it);
     alerted and sampled articles go on the revisit schedule, the rest do not; the letter is
-    drafted with the wire story; an article that already has an alert gets no second one."""
+    drafted with the wire story; an article that already has an alert (before the batch, or
+    earlier in it) gets no second one."""
     from pipeline.store.alerts import AlertRequest
 
     ids = []
@@ -141,6 +142,7 @@ def test_raise_alerts_in_one_batch_keeps_one_alert_per_wire_story_and_watches(sy
         AlertRequest(other, sid[other], True, letter_cap=5),
         AlertRequest(sampled, sid[sampled], False, sample=True),
         AlertRequest(quiet, sid[quiet], False),
+        AlertRequest(other, sid[other], True),  # the same article twice in a batch: one alert
     ]
     wires: list[object] = []
 
@@ -149,7 +151,7 @@ def test_raise_alerts_in_one_batch_keeps_one_alert_per_wire_story_and_watches(sy
         return _draft()
 
     outcomes = synced.raise_alerts(requests, draft, [6.0, 24.0])
-    assert [o.alert_id is not None for o in outcomes] == [True, False, True, False, False]
+    assert [o.alert_id is not None for o in outcomes] == [True, False, True, False, False, False]
     assert outcomes[1].joined == outcomes[0].alert_id
     assert len(wires) == 2 and wires[1] is None and wires[0] is not None  # the story, for the letter
     assert synced.counts()["alerts"] == 2

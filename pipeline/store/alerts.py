@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..records import AlertDraft
-from .articles import earlier_cluster_alert, load_wire_copy, start_watch
+from .articles import earlier_cluster_alert, load_wire_copy, start_watches
 from .base import StoreBase, audit_values, utcnow
 from .exports import ExportFilters, stream
 from .schema import Alert, AlertCategory, Article, AuditEntry, Letter, Outcome, Outlet, ScoreRow, User
@@ -276,6 +276,8 @@ class _FollowingRows:
     categories: list[dict[str, Any]] = field(default_factory=list)
     letters: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
+    watch: list[tuple[int, datetime]] = field(default_factory=list)  # (article, first seen)
+    watch_hours: Sequence[float] = ()
 
     def write(self, s: Session) -> None:
         for table, rows in (
@@ -285,7 +287,32 @@ class _FollowingRows:
         ):
             if rows:
                 s.execute(insert(table), rows)
-        self.categories, self.letters, self.audit = [], [], []
+        start_watches(s, self.watch, self.watch_hours)
+        self.categories, self.letters, self.audit, self.watch = [], [], [], []
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What ``raise_alerts`` needs to know of a batch's articles, read in two statements for the
+    whole batch: each article's row, and which articles already have an alert."""
+
+    articles: dict[int, Any]  # id -> (cluster_id, outlet_id, language, first_seen_at)
+    alerted: set[int]
+
+    @classmethod
+    def load(cls, s: Session, ids: Sequence[int]) -> _Batch:
+        articles: dict[int, Any] = {}
+        alerted: set[int] = set()
+        for part in range(0, len(ids), 500):  # bound parameters per statement
+            chunk = ids[part : part + 500]
+            rows = s.execute(
+                select(Article.id, Article.cluster_id, Article.outlet_id, Article.language)
+                .add_columns(Article.first_seen_at)
+                .where(Article.id.in_(chunk))
+            )
+            articles.update((row.id, row) for row in rows)
+            alerted.update(s.scalars(select(Alert.article_id).where(Alert.article_id.in_(chunk))))
+        return cls(articles, alerted)
 
 
 class AlertsStore(StoreBase):
@@ -316,10 +343,12 @@ class AlertsStore(StoreBase):
         language: str | None,
         now: datetime,
         follow: _FollowingRows | None = None,
+        known_free: bool = False,
     ) -> int | None:
         """Insert the alert (Core statements: no ORM objects to track) and its categories, first
-        letter and audit entry, at once or, with *follow*, with the rest of a batch."""
-        if s.scalar(select(Alert.id).where(Alert.article_id == article_id)) is not None:
+        letter and audit entry, at once or, with *follow*, with the rest of a batch.
+        *known_free*: the caller has checked in this transaction that the article has no alert."""
+        if not known_free and s.scalar(select(Alert.id).where(Alert.article_id == article_id)) is not None:
             return None
         alert_id: int = s.scalars(
             insert(Alert).returning(Alert.id),
@@ -378,8 +407,9 @@ class AlertsStore(StoreBase):
         alert first (no alert)."""
         try:
             with self.sessions.begin() as s:
-                now, follow = utcnow(), _FollowingRows()
-                outcomes = [self._raise(s, r, draft, watch_hours, now, follow) for r in requests]
+                now, follow = utcnow(), _FollowingRows(watch_hours=watch_hours)
+                batch = _Batch.load(s, [r.article_id for r in requests if r.alert or r.sample])
+                outcomes = [self._raise(s, r, draft, batch, now, follow) for r in requests]
                 follow.write(s)
                 return outcomes
         except IntegrityError:
@@ -392,17 +422,13 @@ class AlertsStore(StoreBase):
         s: Session,
         r: AlertRequest,
         draft: Callable[[AlertRequest, WireCopy | None], AlertDraft | None],
-        watch_hours: Sequence[float],
+        batch: _Batch,
         now: datetime,
         follow: _FollowingRows,
     ) -> AlertOutcome:
         if not r.alert and not r.sample:
             return AlertOutcome()
-        row = s.execute(
-            select(Article.cluster_id, Article.outlet_id, Article.language, Article.first_seen_at).where(
-                Article.id == r.article_id
-            )
-        ).one()
+        row = batch.articles[r.article_id]
         alert_id = None
         if r.alert:
             earlier = (
@@ -412,13 +438,15 @@ class AlertsStore(StoreBase):
                 joined = {"article": r.article_id}
                 s.add(self._audit_row("pipeline", "wire_copy_joined", "alert", earlier, joined))
                 return AlertOutcome(joined=earlier)
-            made = draft(r, load_wire_copy(s, row.cluster_id) if row.cluster_id is not None else None)
-            if made is not None:
-                alert_id = self._add_alert(
-                    s, r.article_id, r.score_id, made, r.letter_cap, row.outlet_id, row.language, now, follow
-                )
+            if r.article_id not in batch.alerted:  # (raised already: by another process, or a rescore)
+                wire = None if row.cluster_id is None else load_wire_copy(s, row.cluster_id)
+                made = draft(r, wire)
+                if made is not None:
+                    args = (r.article_id, r.score_id, made, r.letter_cap, row.outlet_id, row.language, now)
+                    alert_id = self._add_alert(s, *args, follow, known_free=True)
+                    batch.alerted.add(r.article_id)
         if alert_id is not None or r.sample:
-            start_watch(s, r.article_id, row.first_seen_at, watch_hours)
+            follow.watch.append((r.article_id, row.first_seen_at))
         return AlertOutcome(alert_id=alert_id)
 
     def list_alerts(
