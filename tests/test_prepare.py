@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import logging
 import os
 import signal
@@ -19,7 +21,7 @@ from pipeline import extract
 from pipeline.demo.server import LocalSite
 from pipeline.orchestrate import build, poll_sources, run_cycle
 from pipeline.prepare import PageJob, Preparer, processes_for
-from pipeline.records import Extracted, Selectors
+from pipeline.records import Extracted, Selectors, compress_page
 from pipeline.settings import Settings
 from pipeline.store import Store
 from pipeline.store.articles import NewArticle
@@ -199,3 +201,15 @@ def test_worker_processes_do_not_load_the_database_layer() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_pages_are_stored_as_standard_gzip_the_same_bytes_every_time() -> None:
+    """Raw pages are compressed with ISA-L in the workers and read back with the standard
+    library's gzip (a user may also read them with any gzip tool); no timestamp goes in, so the
+    same page always compresses to the same bytes."""
+    page = ("<html><body>" + "<p>Gaza health officials said 23 people were killed.</p>" * 400).encode()
+    packed, digest = compress_page(page)
+    assert gzip.decompress(packed) == page
+    assert packed[:2] == b"\x1f\x8b" and packed[4:8] == b"\0\0\0\0"  # gzip, no modification time
+    assert compress_page(page) == (packed, digest) and digest == hashlib.sha256(page).hexdigest()
+    assert len(packed) < len(page) / 10
