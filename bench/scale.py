@@ -2,7 +2,7 @@
 with one and then two worker processes, and the whole pipeline's cost per article against bare
 trafilatura extraction of the same pages, in the same run.
 
-    .venv/bin/python bench/scale.py [--articles 10000] [--quick] [--modes bare,embedded,celery1,celery2]
+    .venv/bin/python bench/scale.py [--articles 10000] [--quick] [--modes bare,embedded,service,...]
 
 The corpus (written to a temporary folder, never committed): ``--articles`` news pages (default
 10,000; ``--quick`` 1,000) on 10 hosts (127.0.0.2-11, one outlet each, 5 RSS feeds per outlet),
@@ -18,6 +18,9 @@ Modes, each in fresh processes and a fresh database:
 - ``bare``: ``trafilatura.extract`` of every page, read from disk, in one process: the reference.
 - ``embedded``: ``mediawatch run --once``'s code (poll, fetch politely, extract, store the raw
   page, cluster, score, alert) on SQLite, cycles until every entry is done.
+- ``service``: `mediawatch run`'s jobs (``pipeline.service.jobs``) on SQLite: one poll job, then
+  process jobs of 500 entries (the default), each in chunks between two looks for SIGTERM, with
+  the page workers kept from job to job, until every entry is done.
 - ``celery1`` / ``celery2``: ``mediawatch worker --concurrency 1`` / ``2`` (processes) on a
   fresh PostgreSQL database and the machine's Redis (database 14, flushed), fed by this process
   calling ``enqueue_due`` (what ``mediawatch run`` does with ``MEDIAWATCH_REDIS_URL`` set) once,
@@ -259,6 +262,37 @@ def embedded(root: Path, n: int) -> dict[str, Any]:
     return {**_figures(counts["articles"], out["seconds"]), "cycles": out["cycles"], **cpu, **counts}
 
 
+def service(root: Path, n: int) -> dict[str, Any]:
+    """`mediawatch run`'s jobs in a child process: one poll job, then process jobs (500 entries
+    each, the default, in chunks of 32) until every entry is done."""
+    data = root / "service"
+    code = (
+        "import json,time,resource\n"
+        "from pipeline.settings import load_settings\n"
+        "from pipeline.store import Store\n"
+        "from pipeline.service import jobs\n"
+        "def cpu(who):\n"
+        "    r=resource.getrusage(who); return r.ru_utime+r.ru_stime\n"
+        "s=load_settings(); st=Store.open(s.db_url)\n"
+        "ctx=jobs.Context(s, st); jobs.install(ctx); ctx.pipeline()\n"
+        "c0=cpu(resource.RUSAGE_SELF); t=time.perf_counter(); runs=0\n"
+        "jobs.poll()\n"
+        "while st.pending_entries(1):\n"
+        "    jobs.process(); runs+=1\n"
+        "ctx.close()\n"
+        "print(json.dumps({'seconds': time.perf_counter()-t, 'cycles': runs,\n"
+        "    'cpu_main': cpu(resource.RUSAGE_SELF)-c0, 'cpu_workers': cpu(resource.RUSAGE_CHILDREN)}))\n"
+    )
+    env = {**_env(root, MEDIAWATCH_DATA_DIR=str(data)), "MEDIAWATCH_MAX_ENTRIES_PER_CYCLE": "500"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    counts = _counts(f"sqlite:///{data / 'mediawatch.db'}")
+    cpu = {k: round(out[k], 2) for k in ("cpu_main", "cpu_workers")}
+    return {**_figures(counts["articles"], out["seconds"]), "process_jobs": out["cycles"], **cpu, **counts}
+
+
 def _counts(url: str) -> dict[str, int]:
     from sqlalchemy import create_engine, text
 
@@ -357,7 +391,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, default=10_000)
     ap.add_argument("--quick", action="store_true", help="1,000 articles")
-    ap.add_argument("--modes", default="bare,embedded,celery1,celery2")
+    ap.add_argument("--modes", default="bare,embedded,service,celery1,celery2")
     ap.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -382,6 +416,8 @@ def main() -> None:
                 results[mode] = bare(work / "site")
             elif mode == "embedded":
                 results[mode] = embedded(work / "site", n)
+            elif mode == "service":
+                results[mode] = service(work / "site", n)
             elif mode.startswith("celery"):
                 results[mode] = celery(work / "site", n, int(mode[len("celery") :]))
             print(json.dumps(results[mode]), file=sys.stderr)
@@ -396,6 +432,9 @@ def main() -> None:
         ratio = results["embedded"]["seconds_per_article"] / results["bare"]["seconds_per_article"]
         results["embedded_over_bare_trafilatura"] = round(ratio, 2)
         results["ratio_ok"] = ratio <= TARGET_RATIO
+    if "bare" in results and "service" in results:
+        ratio = results["service"]["seconds_per_article"] / results["bare"]["seconds_per_article"]
+        results["service_over_bare_trafilatura"] = round(ratio, 2)
     results["targets"] = {"celery2_over_celery1_min": TARGET_SCALING, "embedded_over_bare_max": TARGET_RATIO}
     results["cpu"] = os.cpu_count()
     print(json.dumps(results, indent=1))

@@ -375,6 +375,9 @@ class CopyIndex:
     def __len__(self) -> int:
         return len(self._sets)
 
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._sets
+
     def _prepare(self, text: str, made: Sketch | None) -> tuple[np.ndarray[Any, Any], list[int]]:
         """The text's shingles as a sorted set, and the distinct band keys of its windows (from
         *made*, its sketch, when given). The pipeline calls ``find`` and then ``add`` with the

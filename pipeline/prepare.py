@@ -5,9 +5,11 @@ to keep, compress the page as fetched and score the article.
 worker processes (one per core, ``MEDIAWATCH_PROCESSES``) for batches of ``PROCESS_MIN`` pages
 or more, so extraction and scoring use every core while the calling process fetches and writes
 to the database. Workers are started with ``spawn`` (the caller may hold threads and database
-connections, which ``fork`` would copy half-way) and load the models once. A page that fails
-comes back as a ``Prepared`` with its error and traceback, never as an exception, so one bad
-page never costs the others.
+connections, which ``fork`` would copy half-way) and load the models once. A ``WorkerPool``
+keeps them between batches: `mediawatch run` processes its entries in small chunks (so that
+SIGTERM is answered quickly) and its cycles every few minutes, and a worker costs about two
+seconds of CPU to start. A page that fails comes back as a ``Prepared`` with its error and
+traceback, never as an exception, so one bad page never costs the others.
 """
 
 from __future__ import annotations
@@ -183,23 +185,70 @@ def processes_for(setting: int, pages: int) -> int:
     return setting
 
 
+class WorkerPool:
+    """Worker processes kept from one batch to the next: started when first needed (with the
+    models of the settings it was made with), stopped by ``close``, or at once by ``discard``
+    when a worker has died."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._pool: ProcessPoolExecutor | None = None
+        self.processes = 0
+        self.starts = 0  # how many times workers were started
+
+    @property
+    def running(self) -> bool:
+        return self._pool is not None
+
+    def executor(self, processes: int) -> ProcessPoolExecutor:
+        """The running workers (started now if there are none, or not *processes* of them)."""
+        if self._pool is not None and self.processes != processes:
+            self.close()
+        if self._pool is None:
+            log.info("starting %d page worker processes", processes)
+            self._pool = ProcessPoolExecutor(
+                processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self._settings,),
+            )
+            self.processes = processes
+            self.starts += 1
+        return self._pool
+
+    def discard(self) -> None:
+        """Stop the workers at once, abandoning their tasks (one of them died)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def close(self) -> None:
+        """Stop the workers once their current tasks are done."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
 class Preparer:
     """Prepares pages as they are fetched; ``submit`` returns what is ready, ``finish`` the rest.
 
-    *scorer* is a callable so that the caller's models load only if it does the work itself."""
+    *scorer* is a callable so that the caller's models load only if it does the work itself.
+    *workers*: processes kept by the caller, used whenever they are running, whatever the
+    number of pages (else the preparer starts its own for a large batch and stops them after)."""
 
-    def __init__(self, settings: Settings, scorer: Callable[[], Scorer], pages: int) -> None:
+    def __init__(
+        self, settings: Settings, scorer: Callable[[], Scorer], pages: int, workers: WorkerPool | None = None
+    ) -> None:
         self._scorer = scorer
         self.processes = processes_for(settings.processes, pages)
+        if workers is not None and workers.running and settings.processes != 1:
+            self.processes = workers.processes
+        self._workers = workers if workers is not None else WorkerPool(settings)
+        self._owned = workers is None
         self._pool: ProcessPoolExecutor | None = None
         if self.processes > 1:
             log.info("preparing %d pages in %d worker processes", pages, self.processes)
-            self._pool = ProcessPoolExecutor(
-                self.processes,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(settings,),
-            )
+            self._pool = self._workers.executor(self.processes)
         self._jobs: list[PageJob] = []
         self._running: dict[Future[list[Prepared]], list[PageJob]] = {}
         self._ready: list[Prepared] = []
@@ -208,8 +257,10 @@ class Preparer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        for future in self._running:  # (a batch left half-way: its pages stay pending)
+            future.cancel()
+        if self._owned:
+            self._workers.close()
 
     def submit(self, job: PageJob) -> list[Prepared]:
         self._jobs.append(job)
@@ -258,6 +309,6 @@ class Preparer:
         """A worker died (killed, or crashed on a page): carry on in this process."""
         log.error("a page worker process died; preparing the remaining pages in this process")
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._workers.discard()
             self._pool = None
         self._ready += prepare_many(jobs, self._scorer())

@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from pipeline import extract
 from pipeline.demo.server import LocalSite
-from pipeline.orchestrate import build, poll_sources, run_cycle
-from pipeline.prepare import PageJob, Preparer, processes_for
+from pipeline.orchestrate import build, poll_sources, process_entries, run_cycle
+from pipeline.prepare import PageJob, Preparer, WorkerPool, processes_for
 from pipeline.records import Extracted, Selectors, compress_page
 from pipeline.settings import Settings
 from pipeline.store import Store
@@ -213,3 +213,96 @@ def test_pages_are_stored_as_standard_gzip_the_same_bytes_every_time() -> None:
     assert packed[:2] == b"\x1f\x8b" and packed[4:8] == b"\0\0\0\0"  # gzip, no modification time
     assert compress_page(page) == (packed, digest) and digest == hashlib.sha256(page).hexdigest()
     assert len(packed) < len(page) / 10
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a child that has exited but is not reaped yet is a zombie: not alive
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(") ", 1)[1][0] != "Z"
+
+
+def test_the_service_keeps_its_page_workers_across_chunks_and_jobs_and_stops_them(
+    settings: Settings, store: Store, local_site: LocalSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mediawatch run` processes entries a chunk at a time (to answer SIGTERM quickly): a job
+    with enough entries starts the workers once and every chunk of it, and of the next jobs, uses
+    the same processes; they stop when no job has needed them for a while, when the model changes
+    and when the service stops."""
+    from service_site import write_feeds, write_site
+
+    from pipeline.service import jobs
+
+    write_site(local_site.root, 0, 70)
+    feeds = write_feeds(tmp_path / "feeds.yaml", local_site.base_url)
+    ctx = jobs.Context(settings.model_copy(update={"processes": 2}), store, feeds)
+    monkeypatch.setattr(jobs, "HANDBACK_CHUNK_WORKERS", 32)
+    jobs.install(ctx)
+    try:
+        jobs.poll()
+        first = jobs.process()
+        workers = ctx.pipeline().workers
+        assert isinstance(workers, WorkerPool) and workers.running and workers.starts == 1
+        assert first["worker_processes"] == 2 * 3  # three chunks (32 + 32 + 6), each in the workers
+        pids = set(workers._pool._processes)  # type: ignore[union-attr]
+        assert len(pids) == 2
+
+        write_site(local_site.root, 70, 5)  # five new stories: too few to start workers for
+        ctx.clock = lambda: datetime.now(UTC) + timedelta(days=1)
+        jobs.poll()
+        second = jobs.process()
+        assert second["worker_processes"] == 2 and workers.starts == 1  # the same, still running
+        assert set(workers._pool._processes) == pids  # type: ignore[union-attr]
+        assert store.counts()["articles"] == 75 and not store.pending_entries(10)
+
+        ctx.settings = ctx.settings.model_copy(update={"processes": 0})
+        jobs.process()  # nothing waiting, needed recently: kept
+        assert workers.running
+        monkeypatch.setattr(jobs, "WORKERS_KEPT_SECONDS", 0.0)
+        jobs.process()  # no job has needed them since: stopped
+        assert not workers.running and not any(_alive(pid) for pid in pids)
+
+        ctx.settings = ctx.settings.model_copy(update={"processes": 2})
+        jobs.process()  # nothing waiting: not started for nothing
+        assert not workers.running
+        write_site(local_site.root, 75, 5)
+        ctx.clock = lambda: datetime.now(UTC) + timedelta(days=2)
+        jobs.poll()
+        assert jobs.process()["worker_processes"] == 2
+        assert workers.running and workers.starts == 2
+        pids = set(workers._pool._processes)  # type: ignore[union-attr]
+        ctx.reload_model = True  # a retrained model was promoted: the workers hold the old one
+        ctx.pipeline()
+        assert not workers.running and not any(_alive(pid) for pid in pids)
+    finally:
+        ctx.close()
+        jobs.install(None)
+    assert not workers.running and not any(_alive(pid) for pid in pids)
+
+
+def test_a_long_lived_pipeline_keeps_its_wire_copy_index_between_chunks(
+    settings: Settings, store: Store, local_site: LocalSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mediawatch run` keeps one Pipeline and processes entries a chunk at a time: the wire-copy
+    index is kept and each chunk adds its own articles, where rebuilding it from every recent
+    article for each chunk made 3,000 articles take 108 s instead of 20."""
+    from service_site import write_feeds, write_site
+
+    from pipeline import cluster
+
+    write_site(local_site.root, 0, 40)
+    feeds = write_feeds(tmp_path / "feeds.yaml", local_site.base_url)
+    p = build(settings.model_copy(update={"processes": 1, "max_entries_per_cycle": 20}), store, feeds)
+    poll_sources(p, datetime.now(UTC))
+    process_entries(p)
+    index = p.copies
+    assert len(index) == store.counts()["articles"] == 20
+    made: list[str] = []
+    real = cluster.sketch
+    monkeypatch.setattr(cluster, "sketch", lambda text: made.append(text) or real(text))
+    process_entries(p)
+    assert p.copies is index and len(index) == store.counts()["articles"] == 40
+    assert len(made) == 20  # the chunk's own pages; the first chunk's are not sketched again

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,11 +19,18 @@ from pathlib import Path
 
 from ..httpcounts import ResponseCounter
 from ..orchestrate import Pipeline
+from ..prepare import WorkerPool, processes_for
 from ..settings import Settings
 from ..store import Store
 
 log = logging.getLogger(__name__)
 HANDBACK_CHUNK = 32  # entries processed between two looks at the stop flag (SIGTERM)
+# with the page workers running, a chunk keeps them busy (16 tasks of 8 pages) and takes about
+# as long as 32 entries in this process alone
+HANDBACK_CHUNK_WORKERS = 128
+# Page worker processes are kept while a process job found enough entries for them in the last
+# half hour (a worker costs about two seconds of CPU to start and holds the models in memory).
+WORKERS_KEPT_SECONDS = 1800.0
 Stats = dict[str, int]
 JOB_NAMES = (
     "poll",
@@ -54,16 +62,40 @@ class Context:
     reload_model: bool = False
     _pipeline: Pipeline | None = None
     _http: ResponseCounter | None = None
+    _workers_wanted_at: float = 0.0  # (monotonic) when a process job last had work for workers
 
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
             from ..orchestrate import build
 
             self._pipeline = build(self.settings, self.store, self.feeds_file, self.base_url)
+            self._pipeline.workers = WorkerPool(self.settings)
             self._http = ResponseCounter(self._pipeline.fetcher)
         if self.reload_model:  # a retrained model was promoted: score with it from now on
             self._pipeline._scorer, self.reload_model = None, False
+            self.close()  # (the workers hold the old model)
         return self._pipeline
+
+    def plan_workers(self, p: Pipeline, waiting: int) -> bool:
+        """Start the page workers for a job with *waiting* entries if that many would use them
+        (the job's chunks then all go to them), and stop them when no job has needed them for
+        ``WORKERS_KEPT_SECONDS``. Returns whether they are running."""
+        if p.workers is None:
+            return False
+        wanted = processes_for(self.settings.processes, waiting) if waiting else 1
+        now = time.monotonic()
+        if wanted > 1:
+            self._workers_wanted_at = now
+            p.workers.executor(wanted)
+        elif p.workers.running and now - self._workers_wanted_at > WORKERS_KEPT_SECONDS:
+            log.info("stopping the page worker processes: no large batch for %.0f s", WORKERS_KEPT_SECONDS)
+            p.workers.close()
+        return p.workers.running
+
+    def close(self) -> None:
+        """Stop the page workers (the service is stopping, or the model changed)."""
+        if self._pipeline is not None and self._pipeline.workers is not None:
+            self._pipeline.workers.close()
 
     def take_http(self) -> Stats:
         """Responses by HTTP status since the last call."""
@@ -153,7 +185,9 @@ def process() -> Stats:
         from ..orchestrate import process_entries
 
         limit, total = ctx.settings.max_entries_per_cycle, Counter[str]()
-        chunk = ctx.settings.model_copy(update={"max_entries_per_cycle": min(HANDBACK_CHUNK, limit)})
+        workers = ctx.plan_workers(ctx.pipeline(), len(ctx.store.pending_entries(limit)))
+        size = min(HANDBACK_CHUNK_WORKERS if workers else HANDBACK_CHUNK, limit)
+        chunk = ctx.settings.model_copy(update={"max_entries_per_cycle": size})
         handled = 0
         while handled < limit and not ctx.stopping.is_set():
             waiting = len(ctx.store.pending_entries(chunk.max_entries_per_cycle))

@@ -177,6 +177,7 @@ class Service:
         finally:
             self.stopping.set()
             stop_scheduler(scheduler)  # waits for the running job
+            self.context.close()
             self._finish()
             jobs.install(None)
         log.warning("scheduler stopped cleanly")
