@@ -176,14 +176,24 @@ class SourcesStore(StoreBase):
             return row.id, True
 
     def pending_entries(self, limit: int, now: datetime | None = None) -> list[PendingEntry]:
-        """New entries whose retry time (if any) has come, oldest first."""
+        """New entries whose retry time (if any) has come: the outlets in turn, each one's oldest
+        first. A poll stores an outlet's entries together, so in plain id order a batch (and
+        `mediawatch run`'s chunks of it) would be one outlet's pages, fetched one host's few
+        connections and per-host delay at a time while the other outlets wait."""
         now = now or utcnow()
+        turn = func.row_number().over(partition_by=Source.outlet_id, order_by=Entry.id)
+        due = (
+            select(Entry.id, turn.label("turn"))
+            .join(Source, Source.id == Entry.source_id)
+            .where(Entry.status == "new", or_(Entry.retry_at.is_(None), Entry.retry_at <= now))
+            .subquery()
+        )
         with self.session() as s:
             rows = s.execute(
                 select(Entry, Source.outlet_id)
+                .join(due, due.c.id == Entry.id)
                 .join(Source, Source.id == Entry.source_id)
-                .where(Entry.status == "new", or_(Entry.retry_at.is_(None), Entry.retry_at <= now))
-                .order_by(Entry.id)
+                .order_by(due.c.turn, Entry.id)
                 .limit(limit)
             )
             return [pending_entry(e, outlet) for e, outlet in rows]
