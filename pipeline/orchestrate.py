@@ -414,10 +414,10 @@ def _load_copies(p: Pipeline) -> None:
 
 def refresh_copies(p: Pipeline, look_every: timedelta = COPIES_LOOK) -> None:
     """A long-lived process's index (a Celery worker; `mediawatch run`, whose process job works
-    32 entries at a time): add the articles others stored since the last look, and start again
-    from the window every hour (so it never grows past it). Building it from the window for
-    every chunk cost `mediawatch run` a sketch of every recent article per chunk: 3,000
-    articles took 108 s instead of 20."""
+    a chunk of entries at a time): add the articles others stored since the last look, and
+    start again from the window every hour (so it never grows past it). Building it from the
+    window for every chunk cost `mediawatch run` a sketch of every recent article per chunk:
+    3,000 articles took 136 s instead of 41 (``bench/scale.py``'s service mode)."""
     now = datetime.now(UTC)
     if p.copies_loaded is None or now - p.copies_loaded > COPIES_RELOAD:
         _load_copies(p)
