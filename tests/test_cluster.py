@@ -20,6 +20,7 @@ from pipeline.cluster import (
     Member,
     cluster_agency,
     containment,
+    content_words,
     minhash,
     originator_of,
     shingle_hashes,
@@ -309,6 +310,21 @@ def test_small_copy_edits_leave_the_shingles_alone(wire: str, edited: str) -> No
     function words: none of them changes a shingle."""
     assert shingle_hashes(wire).tolist() == shingle_hashes(edited).tolist()
     assert len(shingle_hashes(wire)) >= 3
+
+
+def test_words_are_folded_as_if_the_whole_text_were() -> None:
+    """``content_words`` folds accents word by word, only in words that have any: the words must
+    be those of folding the whole text first (ligatures, capitals, dotted I, sharp s, quotes)."""
+    from pipeline import cluster
+
+    text = (
+        "L'ŒUVRE d'Éloïse à İstanbul: « naïve » café, Straße, l’armée israélienne a dit ; "
+        "ÆSIR ½ ﬁne — Gaza's “health ministry” said 23 people were killed. " + story(JENINE)
+    )
+    whole = cluster._WORD.findall(text.lower().translate(cluster._FOLD))
+    expected = [w[: cluster.STEM] for w in whole if len(w) > 1 and w not in cluster.STOPWORDS]
+    assert content_words(text) == expected
+    assert "oeuvre" in expected and "eloise" in expected and "strass" in expected
 
 
 def test_shingles_are_the_same_in_every_process() -> None:
