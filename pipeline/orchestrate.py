@@ -168,14 +168,14 @@ STORE_BATCH = 100  # prepared pages stored in one transaction
 SWITCH_INTERVAL = 0.0005  # seconds between GIL hand-overs while worker processes prepare pages
 
 
-def process_entries(p: Pipeline, progress: Progress | None = None) -> None:
+def process_entries(p: Pipeline, progress: Progress | None = None) -> int:
     """Fetch pages politely (robots.txt, per-host limits); extract and score them as they arrive
     (in worker processes for large batches, see ``pipeline.prepare``); store them a chunk at a
     time and raise their alerts. One article's failure marks its entry (and quarantines it, for
-    an admin to replay) and never stops the others."""
+    an admin to replay) and never stops the others. Returns how many entries it took up."""
     pending = p.store.pending_entries(p.settings.max_entries_per_cycle)
     if not pending:
-        return
+        return 0
     refresh_copies(p, look_every=timedelta(0))
     entries_by_id = {e.id: e for e in pending}
     seen = 0
@@ -204,6 +204,7 @@ def process_entries(p: Pipeline, progress: Progress | None = None) -> None:
                 store(ready)
                 ready = []
         store(ready + preparer.finish())
+    return len(pending)
 
 
 @contextmanager

@@ -188,18 +188,22 @@ def process() -> Stats:
         workers = ctx.plan_workers(ctx.pipeline(), len(ctx.store.pending_entries(limit)))
         size = min(HANDBACK_CHUNK_WORKERS if workers else HANDBACK_CHUNK, limit)
         chunk = ctx.settings.model_copy(update={"max_entries_per_cycle": size})
-        handled = 0
+        handled, taken = 0, 0
+
+        def one_chunk(p: Pipeline) -> None:
+            nonlocal taken
+            taken = process_entries(p)
+
         while handled < limit and not ctx.stopping.is_set():
-            waiting = len(ctx.store.pending_entries(chunk.max_entries_per_cycle))
-            if not waiting:
-                break
             p = ctx.pipeline()
             settings, p.settings = p.settings, chunk
             try:
-                total.update(_stage(ctx, process_entries))
+                total.update(_stage(ctx, one_chunk))
             finally:
                 p.settings = settings
-            handled += waiting
+            if not taken:
+                break
+            handled += taken
         if ctx.stopping.is_set():
             total["handed_back"] = len(ctx.store.pending_entries(limit))
         return dict(total)

@@ -57,7 +57,8 @@ def _table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
-_INSERT_ARTICLES = insert(_table(Article)).returning(_table(Article).c.id, sort_by_parameter_order=True)
+_ARTICLES = _table(Article)
+_INSERT_ARTICLES = insert(_ARTICLES).returning(_ARTICLES.c.id, sort_by_parameter_order=True)
 _INSERT_VERSIONS = insert(_table(ArticleVersion))
 _INSERT_PAGES = insert(_table(RawPage))
 _ENTRY_PROCESSED = (
@@ -418,7 +419,6 @@ def start_watch(s: Session, article_id: int, first_seen: datetime, schedule_hour
     start_watches(s, [(article_id, first_seen)], schedule_hours)
 
 
-_ARTICLES = _table(Article)
 # A Core statement (the ORM's bulk UPDATE would first look for the rows in the session), run
 # once with the parameters of many articles.
 _START_WATCH = (
