@@ -307,14 +307,14 @@ def test_a_worker_slowed_after_its_turn_does_not_bring_the_gap_below_the_delay(r
     for f in (slow, quick):
         f.spacer = RedisSpacer(delay, client(redis_url))
     turn_taken = threading.Event()
-    send = slow.session.get
+    send = slow._send
 
     def late_send(*args: Any, **kwargs: Any) -> Any:  # descheduled between its turn and its send
         turn_taken.set()
         time.sleep(0.3)
         return send(*args, **kwargs)
 
-    slow.session.get = late_send  # type: ignore[method-assign]
+    slow._send = late_send  # type: ignore[method-assign]
     with LocalSite() as site:
         first = threading.Thread(target=slow.get, args=(f"{site.base_url}/first",))
         first.start()

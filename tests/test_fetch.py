@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -419,3 +420,98 @@ def test_permanent_redirect_is_reported_only_when_every_hop_is_permanent(local_s
     assert f.get(f"{local_site.base_url}/t").permanent_redirect is None
     assert f.get(f"{local_site.base_url}/c.xml").permanent_redirect is None
     f.close()
+
+
+# ------------------------------------------------------------------ connections and proxies
+
+
+class _KeepAlive:
+    """An HTTP/1.1 server with keep-alive, as publishers' CDNs serve: it counts the connections
+    it accepts and remembers each request line's target (an absolute URL when it is a proxy)."""
+
+    def __init__(self, bodies: dict[str, bytes]) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.connections = 0
+        self.targets: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                outer.connections += 1
+                super().setup()
+
+            def do_GET(self) -> None:
+                outer.targets.append(self.path)
+                body = bodies.get(self.path.rsplit("/", 1)[-1], b"")
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        import threading
+
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_pages_share_one_connection_and_a_body_cut_off_never_spoils_the_next() -> None:
+    """Keep-alive: one connection serves page after page. A body refused part-way (over the
+    cap) leaves its unread bytes on that connection, so it is closed, not reused: the next
+    page is read whole and exact, on a new connection."""
+    small, big = b"<p>" + b"a" * 5_000 + b"</p>", b"<p>" + b"b" * 150_000 + b"</p>"
+    site = _KeepAlive({"small": small, "big": big})
+    f = Fetcher(_policy(max_bytes=100_000))
+    try:
+        for _ in range(5):
+            assert f.get(f"{site.url}/small", kind="page").body == small
+        assert site.connections == 1
+        refused = f.get(f"{site.url}/big", kind="page")
+        assert refused.error and "cap" in refused.error
+        after = f.get(f"{site.url}/small", kind="page")
+        assert after.ok and after.body == small
+        assert site.connections == 2
+    finally:
+        f.close()
+        site.close()
+
+
+def test_proxy_from_the_environment_is_used_unless_no_proxy_names_the_host(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """HTTP_PROXY sends requests through the proxy (it sees the absolute URL, with our
+    User-Agent); a host in NO_PROXY is asked directly."""
+    proxy = _KeepAlive({"page.html": b"<p>through the proxy</p>"})
+    (tmp_path / "page.html").write_text("<p>direct</p>")
+    for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy", "ALL_PROXY", "REQUEST_METHOD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.7")
+    f = Fetcher(_policy())
+    direct_site = LocalSite(tmp_path, host="127.0.0.7").__enter__()
+    try:
+        target = "http://127.0.0.9:9/page.html"  # nothing listens there: only the proxy can answer
+        via = f.get(target, kind="page")
+        assert via.ok and via.body == b"<p>through the proxy</p>"
+        assert proxy.targets == [target]
+        direct = f.get(f"{direct_site.base_url}/page.html", kind="page")
+        assert direct.ok and direct.body == b"<p>direct</p>"
+        assert proxy.targets == [target]
+    finally:
+        f.close()
+        proxy.close()
+        direct_site.stop()

@@ -61,6 +61,8 @@ _ARTICLES = _table(Article)
 _INSERT_ARTICLES = insert(_ARTICLES).returning(_ARTICLES.c.id, sort_by_parameter_order=True)
 _INSERT_VERSIONS = insert(_table(ArticleVersion))
 _INSERT_PAGES = insert(_table(RawPage))
+_SCORES = _table(ScoreRow)
+_INSERT_SCORES = insert(_SCORES).returning(_SCORES.c.id, sort_by_parameter_order=True)
 _ENTRY_PROCESSED = (
     update(_table(Entry))
     .where(_table(Entry).c.id == bindparam("done_id"))
@@ -202,11 +204,12 @@ class ArticlesStore(StoreBase):
             scored = [
                 (a, v, i.score) for a, v, i in zip(ids, values, items, strict=True) if i.score is not None
             ]
-            score_ids = iter(
-                s.scalars(
-                    insert(ScoreRow).returning(ScoreRow.id, sort_by_parameter_order=True),
-                    [_score_values(a, v["content_hash"], sc, now) for a, v, sc in scored],
-                )
+            # the ORM's bulk INSERT split these rows into groups by which values are None
+            # (facts), down to one statement a row: a fifth of the main process's storing time
+            score_ids: Iterator[int] = iter(
+                db.execute(
+                    _INSERT_SCORES, [_score_values(a, v["content_hash"], sc, now) for a, v, sc in scored]
+                ).scalars()
                 if scored
                 else []
             )
