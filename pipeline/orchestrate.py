@@ -28,7 +28,7 @@ from .fetch import Fetcher, policy_for
 from .letters import LetterTemplates, TalkingPoints, load_talking_points
 from .polite import DEFER_AFTER, Deferred, HostPool, host_of
 from .poll import Poller
-from .prepare import PageJob, Prepared, Preparer, WorkerPool, partial_text, prepare_page
+from .prepare import PageJob, Prepared, Preparer, WorkerPool, partial_text, prepare_page, processes_for
 from .records import AlertDraft, Extracted, FetchResult, Score, ScoreInput, Selectors
 from .robots import RobotsCache
 from .rules import RuleSet, load_rules
@@ -129,7 +129,23 @@ def build(
 
 
 def poll_sources(p: Pipeline, now: datetime) -> None:
-    Poller(p.settings, p.store, p.fetcher, p.count, p.rng).poll_due(now)
+    """Poll every due source. Once the new entries are enough for the page workers, these are
+    started (``WorkerPool.start``): they load the models on the core the polling leaves free."""
+    workers = p.workers
+    new = 0
+
+    def count(name: str, n: int = 1) -> None:
+        nonlocal new
+        p.count(name, n)
+        if name != "new_entries" or workers is None or workers.running or p.settings.processes == 1:
+            return
+        new += n
+        wanted = processes_for(p.settings.processes, new)
+        if wanted > 1:
+            log.info("%d new entries: starting %d page worker processes", new, wanted)
+            workers.start(wanted)
+
+    Poller(p.settings, p.store, p.fetcher, count, p.rng).poll_due(now)
 
 
 def poll_source(p: Pipeline, source: DueSource, now: datetime) -> None:
@@ -526,6 +542,9 @@ def run_cycle(p: Pipeline, progress: Progress | None = None) -> dict[str, int]:
     p.stats = {}
     run_id = p.store.start_run("cycle")
     now = datetime.now(UTC)
+    own_workers = p.workers is None  # (`mediawatch run` keeps its own between cycles)
+    if own_workers:
+        p.workers = WorkerPool(p.settings)
     try:
         poll_sources(p, now)
         process_entries(p, progress)
@@ -535,6 +554,10 @@ def run_cycle(p: Pipeline, progress: Progress | None = None) -> dict[str, int]:
     except Exception as exc:
         p.store.finish_run(run_id, p.stats, "failed", f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        if own_workers and p.workers is not None:
+            p.workers.close()
+            p.workers = None
     p.store.finish_run(run_id, p.stats)
     log.info("cycle done %s", " ".join(f"{k}={v}" for k, v in sorted(p.stats.items())))
     return dict(p.stats)

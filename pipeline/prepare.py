@@ -176,6 +176,11 @@ def _work(jobs: list[PageJob]) -> list[Prepared]:
     return prepare_many(jobs, _scorer)
 
 
+def _started() -> int:
+    """A task that does nothing: sent so that a worker starts (and loads the models) now."""
+    return os.getpid()
+
+
 def processes_for(setting: int, pages: int) -> int:
     """How many worker processes to use for *pages* pages (1: none, work in the caller)."""
     if setting == 1:
@@ -215,6 +220,16 @@ class WorkerPool:
             self.processes = processes
             self.starts += 1
         return self._pool
+
+    def start(self, processes: int) -> None:
+        """Start *processes* workers now, without waiting for them: each loads the models while
+        the caller goes on (a cycle's polling, which needs one core), so they are ready when the
+        first pages are. Spawned workers start one per task sent, hence a task for each."""
+        if self._pool is not None and self.processes == processes:
+            return
+        pool = self.executor(processes)
+        for _ in range(processes):
+            pool.submit(_started)
 
     def discard(self) -> None:
         """Stop the workers at once, abandoning their tasks (one of them died)."""

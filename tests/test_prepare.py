@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import multiprocessing
 import os
 import signal
 import time
@@ -157,6 +158,43 @@ def test_a_killed_worker_process_hands_its_pages_back_to_the_main_process(
     assert sorted(r.entry_id for r in ready) == list(range(12))
     assert all(r.doc is not None and r.score is not None and r.page is not None for r in ready)
     assert "worker process died" in caplog.text
+
+
+def test_a_cycle_starts_its_page_workers_while_it_polls_and_stops_them_at_its_end(
+    settings: Settings, demo_site: LocalSite, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A big first cycle (a new deployment polls thousands of entries) keeps one core busy
+    parsing feeds: its page workers start as soon as the new entries are enough for them and
+    load their models then, not after the polling. Too few new entries start none; the cycle
+    stops the workers it started."""
+    two = settings.model_copy(update={"processes": 2})
+    store = Store.open(two.db_url)
+    try:
+        p = build(two, store, DEMO_FEEDS, base_url=demo_site.base_url)
+        p.workers = WorkerPool(two)
+        poll_sources(p, datetime.now(UTC))
+        assert p.workers.running and p.workers.processes == 2
+        pids = set(p.workers._pool._processes)  # type: ignore[union-attr]
+        assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+        assert len(store.pending_entries(100)) == 19 and store.counts()["articles"] == 0  # no page yet
+        p.workers.close()
+
+        auto = settings.model_copy(update={"processes": 0, "database_url": "", "data_dir": tmp_path / "auto"})
+        small = Store.open(auto.db_url)
+        q = build(auto, small, DEMO_FEEDS, base_url=demo_site.base_url)
+        q.workers = WorkerPool(auto)
+        poll_sources(q, datetime.now(UTC))  # 19 new entries: under PROCESS_MIN
+        assert not q.workers.running and len(small.pending_entries(100)) == 19
+        small.close()
+    finally:
+        store.close()
+
+    cycle = settings.model_copy(update={"processes": 2, "database_url": "", "data_dir": tmp_path / "cycle"})
+    with caplog.at_level(logging.INFO, logger="pipeline.orchestrate"):
+        stats, got = run_demo(cycle, demo_site)
+    assert "new entries: starting 2 page worker processes" in caplog.text
+    assert stats["worker_processes"] == 2 and len(got["articles"]) == 19
+    assert not multiprocessing.active_children()  # the cycle's workers are gone
 
 
 def test_small_batches_stay_in_the_main_process_unless_asked() -> None:

@@ -207,9 +207,11 @@ class ArticlesStore(StoreBase):
             # the ORM's bulk INSERT split these rows into groups by which values are None
             # (facts), down to one statement a row: a fifth of the main process's storing time
             score_ids: Iterator[int] = iter(
-                db.execute(
-                    _INSERT_SCORES, [_score_values(a, v["content_hash"], sc, now) for a, v, sc in scored]
-                ).scalars()
+                list(
+                    db.execute(
+                        _INSERT_SCORES, [_score_values(a, v["content_hash"], sc, now) for a, v, sc in scored]
+                    ).scalars()
+                )
                 if scored
                 else []
             )

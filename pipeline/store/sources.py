@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..config import FeedsConfig
@@ -133,22 +133,24 @@ class SourcesStore(StoreBase):
         this outlet, or the same story (fingerprint) in this outlet within a week is a duplicate."""
         if not entries:
             return 0
-        now, added = utcnow(), 0
+        now = utcnow()
         with self.sessions.begin() as s:
             outlet_id = s.get_one(Source, source_id).outlet_id
             prints = [fingerprint(e.title, e.summary) for e in entries]
             seen_guids, seen_urls, seen_prints = _known(
                 s, source_id, outlet_id, entries, set(prints) - {""}, now
             )
+            rows = []
             for e, fp in zip(entries, prints, strict=True):
                 if e.guid in seen_guids or e.url in seen_urls or (fp and fp in seen_prints):
                     continue
                 seen_guids.add(e.guid)
                 seen_urls.add(e.url)
                 seen_prints.add(fp)
-                s.add(_entry_row(source_id, e, fp, now))
-                added += 1
-        return added
+                rows.append(_entry_values(source_id, e, fp, now))
+            if rows:  # one INSERT for the feed's new entries (the ORM made and flushed an object each)
+                s.execute(_INSERT_ENTRIES, rows)
+        return len(rows)
 
     def submit_url(self, outlet_id: str, entry: EntryRecord, by: str) -> tuple[int, bool]:
         """Queue a URL a person submitted, through the outlet's manual source.
@@ -299,20 +301,27 @@ def _known(
     return seen_guids, seen_urls, seen_prints
 
 
+def _entry_values(source_id: int, e: EntryRecord, fp: str, now: datetime) -> dict[str, Any]:
+    return {
+        "source_id": source_id,
+        "guid": e.guid,
+        "url": e.url,
+        "canonical_url": e.url,
+        "title": e.title,
+        "summary": e.summary,
+        "fingerprint": fp,
+        "language": e.language,
+        "published_at": e.published,
+        "date_flagged": e.date_flagged,
+        "fetched_at": now,
+    }
+
+
 def _entry_row(source_id: int, e: EntryRecord, fp: str, now: datetime) -> Entry:
-    return Entry(
-        source_id=source_id,
-        guid=e.guid,
-        url=e.url,
-        canonical_url=e.url,
-        title=e.title,
-        summary=e.summary,
-        fingerprint=fp,
-        language=e.language,
-        published_at=e.published,
-        date_flagged=e.date_flagged,
-        fetched_at=now,
-    )
+    return Entry(**_entry_values(source_id, e, fp, now))
+
+
+_INSERT_ENTRIES = insert(cast(Table, Entry.__table__))
 
 
 def _health(
