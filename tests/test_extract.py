@@ -268,6 +268,7 @@ def test_the_quick_update_hint_finds_what_the_whole_page_search_finds() -> None:
         "MIS À JOUR LE 3 MAI 2022",
         "Mis À Jour le 3 mai 2022",
         "Révisé le 4 juin 2021",
+        "RÉVISÉ LE 4 JUIN 2021",
         "revised 1999",
         "REVISED " + "x" * 56 + " 2020",  # the longest gap the expression allows
     ]
