@@ -7,6 +7,7 @@ bad host never stops a run.
 from __future__ import annotations
 
 import http.client
+import http.cookies
 import ipaddress
 import socket
 import threading
@@ -236,6 +237,24 @@ _ERROR_NAMES: tuple[tuple[type[Exception], str], ...] = (
 _NETWORK_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 
 
+def _keep_cookies(jar: dict[str, str], set_cookies: list[str]) -> None:
+    """Cookies a redirect sets, for the next hops of the same fetch: a consent or session check
+    that sets a cookie and redirects back must not loop. They are forgotten with the fetch."""
+    for header in set_cookies:
+        parsed: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
+        try:
+            parsed.load(header)
+        except http.cookies.CookieError:
+            continue
+        jar.update((name, morsel.value) for name, morsel in parsed.items())
+
+
+def _with_cookies(headers: dict[str, str], jar: dict[str, str] | None) -> dict[str, str]:
+    if not jar:
+        return headers
+    return {**headers, "Cookie": "; ".join(f"{name}={value}" for name, value in jar.items())}
+
+
 class Fetcher:
     """Connection pools shared by every thread; thread-safe for concurrent ``get`` calls.
 
@@ -243,8 +262,10 @@ class Fetcher:
     session layer: that layer (merging cookies, environment settings and hooks, preparing each
     request) cost about 0.8 ms of the main process's CPU a page, half of a fetch
     (``bench/fetch.py``). What it gave that we use is kept here: proxies from the environment
-    (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``), certifi's CA bundle, gzip and deflate. No
-    cookies are kept or sent, and no ``.netrc`` credentials are ever sent to a publisher."""
+    (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``), certifi's CA bundle, gzip and deflate, and
+    cookies set by a redirect, sent on the next hops of the same fetch (a consent check that sets
+    a cookie and redirects back). No cookie is kept from one fetch to the next, and no ``.netrc``
+    credentials are ever sent to a publisher."""
 
     def __init__(self, policy: FetchPolicy, pool_size: int = 16) -> None:
         self.policy = policy
@@ -278,6 +299,7 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         started = time.monotonic()
         current, permanent = url, True
+        cookies: dict[str, dict[str, str]] = {}  # set by this fetch's redirects, by host
         try:
             for hop in range(self.policy.max_redirects + 1):
                 check_address(current, self.policy.allow_private)
@@ -287,11 +309,12 @@ class Fetcher:
                 else:
                     self.spacer.pace(host)
                 try:
-                    resp = self._send(current, headers, started)
+                    resp = self._send(current, _with_cookies(headers, cookies.get(host)), started)
                 finally:
                     self.spacer.sent(host)
                 location = resp.headers.get("location")
                 if resp.status in REDIRECTS and location is not None:
+                    _keep_cookies(cookies.setdefault(host, {}), resp.headers.getlist("set-cookie"))
                     resp.drain_conn()
                     resp.release_conn()
                     permanent = permanent and resp.status in PERMANENT

@@ -515,3 +515,54 @@ def test_proxy_from_the_environment_is_used_unless_no_proxy_names_the_host(
         f.close()
         proxy.close()
         direct_site.stop()
+
+
+def test_a_cookie_set_by_a_redirect_is_sent_on_its_next_hops_and_forgotten_after() -> None:
+    """A consent check: the story redirects to /consent unless a cookie says yes, and /consent
+    sets it and redirects back. The fetch follows that once and gets the story; the next fetch
+    starts without the cookie (none is kept between fetches) and does the same."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[tuple[str, str | None]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            cookie = self.headers.get("Cookie")
+            seen.append((self.path, cookie))
+            if self.path == "/consent":
+                self.send_response(302)
+                self.send_header("Set-Cookie", "consent=yes; Path=/; HttpOnly")
+                self.send_header("Set-Cookie", "bad cookie header")  # ignored, not fatal
+                self.send_header("Location", "/story")
+                body = b""
+            elif cookie and "consent=yes" in cookie:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                body = b"<p>the story</p>"
+            else:
+                self.send_response(302)
+                self.send_header("Location", "/consent")
+                body = b""
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    import threading
+
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/story"
+    f = Fetcher(_policy())
+    try:
+        for _ in range(2):
+            result = f.get(url, kind="page")
+            assert result.ok and result.body == b"<p>the story</p>", result.error
+        assert seen == [("/story", None), ("/consent", None), ("/story", "consent=yes")] * 2
+    finally:
+        f.close()
+        server.shutdown()
+        server.server_close()
