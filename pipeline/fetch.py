@@ -218,7 +218,7 @@ def _error_name(exc: Exception) -> str:
     for kind, name in _ERROR_NAMES:
         if isinstance(exc, kind):
             return name
-    return type(exc).__name__
+    return "ConnectionError"  # any other urllib3, http.client or socket error
 
 
 _ERROR_NAMES: tuple[tuple[type[Exception], str], ...] = (
@@ -230,9 +230,6 @@ _ERROR_NAMES: tuple[tuple[type[Exception], str], ...] = (
     (urllib3.exceptions.ReadTimeoutError, "ReadTimeout"),
     (urllib3.exceptions.DecodeError, "ContentDecodingError"),
     (urllib3.exceptions.LocationValueError, "InvalidURL"),
-    (urllib3.exceptions.HTTPError, "ConnectionError"),
-    (http.client.HTTPException, "ConnectionError"),
-    (OSError, "ConnectionError"),
 )
 _NETWORK_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 
@@ -273,14 +270,14 @@ class Fetcher:
         self._pool_args: dict[str, Any] = {
             "num_pools": 64,
             "maxsize": max(pool_size, 10),
-            "headers": self._headers,
             "retries": False,
             "ca_certs": certifi.where(),
         }
         self._direct = urllib3.PoolManager(**self._pool_args)
         self._proxies = {k: v for k, v in urllib.request.getproxies_environment().items() if k != "no"}
-        self._via: dict[tuple[str, str], urllib3.PoolManager] = {}
-        self._via_lock = threading.Lock()
+        self._proxy_pools: dict[str, urllib3.ProxyManager] = {}  # by proxy URL
+        self._routes: dict[tuple[str, str], urllib3.PoolManager] = {}  # by (scheme, host)
+        self._proxy_lock = threading.Lock()
         self.spacer = HostSpacer(policy.per_host_delay)
 
     def get(
@@ -292,7 +289,7 @@ class Fetcher:
         reserved: bool = False,
     ) -> FetchResult:
         """GET *url*. ``reserved``: the caller already took this host's slot (``try_reserve``)."""
-        headers = {"Accept": ACCEPT[kind]}
+        headers = {**self._headers, "Accept": ACCEPT[kind]}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -339,18 +336,17 @@ class Fetcher:
             return self._direct
         parts = urlsplit(url)
         key = (parts.scheme, parts.netloc)
-        manager = self._via.get(key)
+        manager = self._routes.get(key)
         if manager is None:
             proxy = self._proxies.get(parts.scheme)
             if not proxy or urllib.request.proxy_bypass(parts.netloc):
                 manager = self._direct
             else:
-                with self._via_lock:
-                    manager = self._via.get(("proxy", proxy))
-                    if manager is None:
-                        manager = urllib3.ProxyManager(proxy, **self._pool_args)
-                        self._via[("proxy", proxy)] = manager
-            self._via[key] = manager
+                with self._proxy_lock:
+                    if proxy not in self._proxy_pools:
+                        self._proxy_pools[proxy] = urllib3.ProxyManager(proxy, **self._pool_args)
+                    manager = self._proxy_pools[proxy]
+            self._routes[key] = manager
         return manager
 
     def _send(self, url: str, headers: dict[str, str], started: float) -> urllib3.BaseHTTPResponse:
@@ -360,7 +356,7 @@ class Fetcher:
         return self._manager(url).request(
             "GET",
             url,
-            headers={**self._headers, **headers},
+            headers=headers,
             preload_content=False,
             redirect=False,
             retries=False,
@@ -433,5 +429,5 @@ class Fetcher:
 
     def close(self) -> None:
         self._direct.clear()
-        for manager in set(self._via.values()):
+        for manager in self._proxy_pools.values():
             manager.clear()

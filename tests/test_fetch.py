@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -425,13 +427,19 @@ def test_permanent_redirect_is_reported_only_when_every_hop_is_permanent(local_s
 # ------------------------------------------------------------------ connections and proxies
 
 
+def _serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
+    """A local server for *handler* in a thread, and its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
 class _KeepAlive:
     """An HTTP/1.1 server with keep-alive, as publishers' CDNs serve: it counts the connections
     it accepts and remembers each request line's target (an absolute URL when it is a proxy)."""
 
     def __init__(self, bodies: dict[str, bytes]) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
         self.connections = 0
         self.targets: list[str] = []
         outer = self
@@ -455,14 +463,7 @@ class _KeepAlive:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        import threading
-
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, self.url = _serve(Handler)
 
     def close(self) -> None:
         self.server.shutdown()
@@ -521,8 +522,6 @@ def test_a_cookie_set_by_a_redirect_is_sent_on_its_next_hops_and_forgotten_after
     """A consent check: the story redirects to /consent unless a cookie says yes, and /consent
     sets it and redirects back. The fetch follows that once and gets the story; the next fetch
     starts without the cookie (none is kept between fetches) and does the same."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     seen: list[tuple[str, str | None]] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -550,12 +549,8 @@ def test_a_cookie_set_by_a_redirect_is_sent_on_its_next_hops_and_forgotten_after
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    import threading
-
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/story"
+    server, base = _serve(Handler)
+    url = f"{base}/story"
     f = Fetcher(_policy())
     try:
         for _ in range(2):
