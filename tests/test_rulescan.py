@@ -10,13 +10,13 @@ import re
 import threading
 from dataclasses import replace
 from pathlib import Path
-from re import _constants  # type: ignore[attr-defined]
+from re import _constants, _parser  # type: ignore[attr-defined]
 from typing import Any
 
 import pytest
 
 from pipeline import rulescan
-from pipeline.rules import RuleSet, RuleSpec, load_rules
+from pipeline.rules import RuleSet, RuleSpec, _first_chars, _guard_tails, load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES_FILE = ROOT / "alerts" / "rules.yaml"
@@ -74,6 +74,17 @@ TRICKY = [
     # a dot stops at a newline; a case-sensitive class
     (r"\bsaid.{0,10}\bgaza", ["said in\nGaza, said in Gaza"], 1),
     (r"(?-i:\b[A-Z][a-z]+), \d{1,2},", ["Amal, 9, and omar, 12, and Omar, 12,"], 2),
+    # a repeat whose tail starts with one of a few characters: the lookahead put before the tail
+    # must take every character IGNORECASE equates with them (Kelvin sign, long s, dotted I)
+    (
+        r"\bkilled\b(?![^.!?]{0,30}(?:\b(?:by|Israel)\b|\bkibbutz|\bsettlers?\b))",
+        ["killed in Gaza. killed near \u212aIBBUTZ Be'eri. killed by them", "KİLLED, killed İSRAEL"],
+        2,
+    ),
+    (r"\bkilled\b(?![^.]{0,20}\bſettlers\b)", ["killed by SETTLERS. killed. killed by ſettlers"], 1),
+    (r"\b\d+ .*?(?:killed|dead)\b", ["12 were KILLED, 3 dead, 4 and \u212aILLED"], 2),
+    (r"\bwar\b(?![^.]{0,20}?(?-i:Hamas|IDF))", ["war with hamas. war with Hamas. war and IDF"], 1),
+    (r"\bwar\b(?![^.]{0,20}?(?:\bby)?\bthe)", ["war, the end. war on it. war by a"], 2),
 ]
 
 
@@ -170,6 +181,31 @@ def test_a_build_that_misses_matches_is_not_used(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(rulescan, "_HANDLER", lossy)
     assert not rulescan._finds_what_it_should()
+
+
+def test_first_characters_of_a_tail_are_known_only_when_every_match_starts_with_one() -> None:
+    def first(source: str) -> Any:
+        got = _first_chars(_parser.parse(source, re.IGNORECASE))
+        return None if got is None else sorted(chr(av) for _, av in got)
+
+    assert first(r"\b(?:by|Israel|IDF)\b|\bkibbutz") == ["I", "b", "k"]
+    assert first(r"(?=x)(?:settlers?|[hH]amas)+") == ["H", "h", "s"]
+    assert first(r"(?:by)?the") is None  # "the" may come first
+    assert first(r"(?-i:IDF)") is None  # other flags: left alone
+    assert first(r".x") is None
+    assert first(r"[^x]y") is None
+    assert first(r"\b") is None
+
+
+def test_a_repeat_gets_a_lookahead_for_the_first_characters_of_its_tail() -> None:
+    parsed = _parser.parse(r"x(?![^.]{0,250}?\b(?:by|Israel))[^.]*(?:y|z)", re.IGNORECASE)
+    assert _guard_tails(parsed)
+    ahead = parsed.data[1][1][1].data  # the negative lookahead's sequence
+    assert ahead[1][0] is _constants.ASSERT
+    assert sorted(chr(av) for _, av in ahead[1][1][1].data[0][1]) == ["I", "b"]
+    assert parsed.data[3][0] is _constants.ASSERT  # after [^.]*, before (?:y|z)
+    # a literal tail: re looks for the literal itself; nothing to put
+    assert not _guard_tails(_parser.parse(r"[^.]{0,9}?by", re.IGNORECASE))
 
 
 @pytest.mark.parametrize("hyperscan", PATHS)
