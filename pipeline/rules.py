@@ -20,7 +20,7 @@ import _sre  # type: ignore[import-not-found]
 import contextlib
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from re import _casefix, _compiler, _parser  # type: ignore[attr-defined]
@@ -814,12 +814,14 @@ class _Scan:
     rules: tuple[int, ...]
     scanner: rulescan.Scanner
     covered: frozenset[int]  # the rules Hyperscan took (the others take the keyword path)
+    tries: tuple[tuple[int, Rule, Callable[[str, int], re.Match[str] | None]], ...]  # per id
 
 
 def _scan_for(rules: list[Rule], indexes: list[int]) -> _Scan:
     chosen = tuple(i for i in indexes if rules[i].scan is not None)
     scanner = rulescan.scanner(tuple(rules[i].scan or b"" for i in chosen))
-    return _Scan(chosen, scanner, frozenset(i for k, i in enumerate(chosen) if k not in scanner.refused))
+    covered = frozenset(i for k, i in enumerate(chosen) if k not in scanner.refused)
+    return _Scan(chosen, scanner, covered, tuple((i, rules[i], rules[i].quick.match) for i in chosen))
 
 
 class RuleSet:
@@ -944,11 +946,9 @@ def _scanned_evidence(
         return
     data = rulescan.to_bytes(body)[::-1]
     n = len(data)
-    chosen = scan.rules
+    tries = scan.tries
     for k, ends in scan.scanner.scan(data).items():
-        i = chosen[k]
-        rule = rules[i]
-        match = rule.quick.match
+        i, rule, match = tries[k]
         if len(ends) == 1:
             m = match(body, n - ends[0])
             if m is None:
