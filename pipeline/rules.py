@@ -454,6 +454,21 @@ class Near(BaseModel):
     words: int = Field(default=20, ge=1, le=200)
     terms: list[str] = Field(min_length=1)
 
+    @field_validator("terms")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        return _together(check_regexes(value), r"\b(?:{})\b")
+
+
+def _together(patterns: list[str], each: str = "(?:{})") -> list[str]:
+    """*patterns* (each valid) as the engine tries them, in one alternation: a group name used
+    twice cannot be."""
+    try:
+        re.compile("|".join(each.format(p) for p in patterns))
+    except re.error as exc:
+        raise ValueError(f"the patterns cannot be tried together: {exc}") from exc
+    return patterns
+
 
 class RuleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -483,7 +498,7 @@ class RuleSpec(BaseModel):
     @field_validator("patterns")
     @classmethod
     def _compiles(cls, value: list[str]) -> list[str]:
-        return check_regexes(value)
+        return _together(check_regexes(value))
 
     @field_validator("keywords")
     @classmethod

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from re import _constants as _c  # type: ignore[attr-defined]
+from re import _parser  # type: ignore[attr-defined]
 from typing import Any, TypeVar
 
 import yaml
@@ -94,10 +96,52 @@ def refuse_duplicates(path: Path, lines: dict[Loc, int], section: str, kind: str
 
 
 def check_regexes(patterns: list[str]) -> list[str]:
-    """A pydantic field check: every item compiles as a Python regular expression."""
+    """A pydantic field check: every item compiles as a Python regular expression, and none has
+    a repeat without an upper bound inside another (``(?:\\w+\\s?)*``): ``re`` tries every way of
+    sharing the text between the two, which on a text where the pattern fails takes time
+    exponential in its length, and one such rule would stall the scoring of every article."""
     for p in patterns:
         try:
             re.compile(p)
         except re.error as exc:
             raise ValueError(f"pattern {p!r} is not a valid regular expression: {exc}") from exc
+        if _nested_repeat(_parser.parse(p), False):
+            raise ValueError(
+                f"pattern {p!r} has a repeat without an upper bound inside another: matching it can "
+                "take time exponential in the text's length; give the outer repeat a bound "
+                "({0,5}) or make it possessive (*+)"
+            )
     return patterns
+
+
+_REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT)
+
+
+def _nested_repeat(nodes: Any, inside: bool) -> bool:
+    """Whether *nodes* hold an unbounded repeat (greedy or lazy) inside another (*inside*: they
+    lie in one). Possessive repeats and atomic groups give back nothing once matched, so what
+    they hold is left out; a lookaround is checked on its own (``re`` never goes back into one)."""
+    for op, av in nodes:
+        if op in _REPEATS:
+            unbounded = av[1] == _c.MAXREPEAT
+            if unbounded and inside:
+                return True
+            parts, within = [av[2]], inside or unbounded
+        elif op is _c.ASSERT or op is _c.ASSERT_NOT:
+            parts, within = [av[1]], False
+        else:
+            parts, within = _parts(op, av), inside
+        if any(_nested_repeat(part, within) for part in parts):
+            return True
+    return False
+
+
+def _parts(op: Any, av: Any) -> list[Any]:
+    """The sequences a group, choice or conditional holds (none for anything else)."""
+    if op is _c.SUBPATTERN:
+        return [av[3]]
+    if op is _c.BRANCH:
+        return list(av[1])
+    if op is _c.GROUPREF_EXISTS:
+        return [branch for branch in av[1:] if branch is not None]
+    return []

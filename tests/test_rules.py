@@ -289,6 +289,48 @@ def test_invalid_regex_names_the_pattern(tmp_path: Path) -> None:
     assert "(unclosed" in message
 
 
+def test_invalid_near_term_names_the_rule_and_field(tmp_path: Path) -> None:
+    phrases = "    phrases: ['disputed land']\n"
+    text = VALID.replace(phrases, phrases + "    near: {terms: ['gaza(']}\n")
+    path, message = _error(tmp_path, text)
+    assert message.startswith(f"{path}:{_line_of(text, 'gaza(')}:")
+    assert "rule 'first-rule'" in message
+    assert "near.terms" in message
+    assert "'gaza('" in message
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"(?:\w+\s?)*clashes", r"(a+)+b", r"(?:x|(?:y+z?)+?)*", r"x(?=(?:\w+\s?)*;)"],
+)
+def test_a_repeat_without_bound_inside_another_is_refused(tmp_path: Path, pattern: str) -> None:
+    """Such a pattern takes time exponential in a text's length where it fails: one would stall the
+    scoring of every article."""
+    text = VALID.replace("['\\bHamas-run\\b']", f"['{pattern}']")
+    path, message = _error(tmp_path, text)
+    assert message.startswith(f"{path}:{_line_of(text, 'patterns:')}:")
+    assert "rule 'second-rule'" in message
+    assert "patterns" in message
+    assert "without an upper bound inside another" in message
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"(?:\s+\w+){0,3}x", r"(?:\w+\s?)*+x", r"(?>(?:\w+)*)x", r"(?:(?![^.]*by)\w)+"]
+)
+def test_bounded_possessive_atomic_and_lookahead_repeats_are_taken(tmp_path: Path, pattern: str) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(VALID.replace("['\\bHamas-run\\b']", f"['{pattern}']"), encoding="utf-8")
+    assert load_rules(path).by_id["second-rule"].spec.patterns == [pattern]
+
+
+def test_patterns_that_cannot_be_tried_together_are_refused(tmp_path: Path) -> None:
+    text = VALID.replace("['\\bHamas-run\\b']", "['(?P<who>Hamas)-run', '(?P<who>Gaza)']")
+    path, message = _error(tmp_path, text)
+    assert message.startswith(f"{path}:{_line_of(text, 'patterns:')}:")
+    assert "rule 'second-rule'" in message
+    assert "cannot be tried together" in message
+
+
 def test_rule_without_patterns_or_phrases_is_refused(tmp_path: Path) -> None:
     text = VALID.replace("    patterns: ['\\bHamas-run\\b']\n", "")
     path, message = _error(tmp_path, text)

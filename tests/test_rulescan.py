@@ -14,6 +14,7 @@ from re import _constants, _parser  # type: ignore[attr-defined]
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from pipeline import rulescan
 from pipeline.rules import RuleSet, RuleSpec, _first_chars, _guard_tails, load_rules
@@ -213,7 +214,7 @@ def test_random_patterns_match_like_the_reference(hyperscan: bool) -> None:
     """Random patterns built from pieces that have needed care, on random texts built from
     characters that have: the engine finds exactly what every rule's regex finds."""
     rng = random.Random(20251121)
-    for _ in range(25):
+    for _ in range(40):  # about 40 rules the rules file takes
         specs = []
         for k in range(rng.randint(1, 4)):
             patterns = [_random_pattern(rng) for _ in range(rng.randint(1, 2))]
@@ -222,12 +223,10 @@ def test_random_patterns_match_like_the_reference(hyperscan: bool) -> None:
                 extra["headline_only"] = True
             if rng.random() < 0.2:
                 extra["near"] = {"words": rng.randint(1, 3), "terms": [rng.choice(["gaza", "by", r"\d+"])]}
-            try:
-                for source in [*patterns, "|".join(f"(?:{p})" for p in patterns)]:
-                    re.compile(source, re.I)
-            except re.error:
+            try:  # patterns that do not compile, or that the rules file refuses (nested repeats)
+                specs.append(_spec(k, patterns, **extra))
+            except ValidationError:
                 continue
-            specs.append(_spec(k, patterns, **extra))
         if not specs:
             continue
         rules = RuleSet(specs, hyperscan)
