@@ -259,6 +259,15 @@ def _error(tmp_path: Path, text: str) -> tuple[Path, str]:
     return path, str(info.value)
 
 
+def _refused(tmp_path: Path, text: str, at: str, *parts: str) -> None:
+    """Loading *text* fails with an error that starts with the file and the line holding *at*,
+    and says each of *parts*."""
+    path, message = _error(tmp_path, text)
+    assert message.startswith(f"{path}:{_line_of(text, at)}:"), message
+    for part in parts:
+        assert part in message, (part, message)
+
+
 def _line_of(text: str, needle: str) -> int:
     hits = [i for i, line in enumerate(text.splitlines(), 1) if needle in line]
     assert len(hits) == 1, needle
@@ -273,30 +282,18 @@ def test_valid_small_file_loads(tmp_path: Path) -> None:
 
 def test_unknown_category_names_file_line_rule_and_field(tmp_path: Path) -> None:
     text = VALID.replace("category: casualty_doubt", "category: media_bias")
-    path, message = _error(tmp_path, text)
-    assert message.startswith(f"{path}:{_line_of(text, 'media_bias')}:")
-    assert "rule 'second-rule'" in message
-    assert "category" in message
-    assert "unknown category" in message
+    _refused(tmp_path, text, "media_bias", "rule 'second-rule'", "category", "unknown category")
 
 
 def test_invalid_regex_names_the_pattern(tmp_path: Path) -> None:
     text = VALID.replace("['\\bHamas-run\\b']", "['(unclosed']")
-    path, message = _error(tmp_path, text)
-    assert message.startswith(f"{path}:{_line_of(text, '(unclosed')}:")
-    assert "rule 'second-rule'" in message
-    assert "patterns" in message
-    assert "(unclosed" in message
+    _refused(tmp_path, text, "(unclosed", "rule 'second-rule'", "patterns", "(unclosed")
 
 
 def test_invalid_near_term_names_the_rule_and_field(tmp_path: Path) -> None:
     phrases = "    phrases: ['disputed land']\n"
     text = VALID.replace(phrases, phrases + "    near: {terms: ['gaza(']}\n")
-    path, message = _error(tmp_path, text)
-    assert message.startswith(f"{path}:{_line_of(text, 'gaza(')}:")
-    assert "rule 'first-rule'" in message
-    assert "near.terms" in message
-    assert "'gaza('" in message
+    _refused(tmp_path, text, "gaza(", "rule 'first-rule'", "near.terms", "'gaza('")
 
 
 @pytest.mark.parametrize(
@@ -307,11 +304,9 @@ def test_a_repeat_without_bound_inside_another_is_refused(tmp_path: Path, patter
     """Such a pattern takes time exponential in a text's length where it fails: one would stall the
     scoring of every article."""
     text = VALID.replace("['\\bHamas-run\\b']", f"['{pattern}']")
-    path, message = _error(tmp_path, text)
-    assert message.startswith(f"{path}:{_line_of(text, 'patterns:')}:")
-    assert "rule 'second-rule'" in message
-    assert "patterns" in message
-    assert "without an upper bound inside another" in message
+    _refused(
+        tmp_path, text, "patterns:", "rule 'second-rule'", "patterns", "without an upper bound inside another"
+    )
 
 
 @pytest.mark.parametrize(
@@ -325,18 +320,12 @@ def test_bounded_possessive_atomic_and_lookahead_repeats_are_taken(tmp_path: Pat
 
 def test_patterns_that_cannot_be_tried_together_are_refused(tmp_path: Path) -> None:
     text = VALID.replace("['\\bHamas-run\\b']", "['(?P<who>Hamas)-run', '(?P<who>Gaza)']")
-    path, message = _error(tmp_path, text)
-    assert message.startswith(f"{path}:{_line_of(text, 'patterns:')}:")
-    assert "rule 'second-rule'" in message
-    assert "cannot be tried together" in message
+    _refused(tmp_path, text, "patterns:", "rule 'second-rule'", "cannot be tried together")
 
 
 def test_rule_without_patterns_or_phrases_is_refused(tmp_path: Path) -> None:
     text = VALID.replace("    patterns: ['\\bHamas-run\\b']\n", "")
-    path, message = _error(tmp_path, text)
-    assert message.startswith(f"{path}:{_line_of(text, 'id: second-rule')}:")
-    assert "rule 'second-rule'" in message
-    assert "patterns or phrases" in message
+    _refused(tmp_path, text, "id: second-rule", "rule 'second-rule'", "patterns or phrases")
 
 
 @pytest.mark.parametrize("weight", ["0", "-0.2", "1.5"])
@@ -361,17 +350,12 @@ def test_duplicate_rule_id_is_refused_at_the_second_rule(tmp_path: Path) -> None
 
 def test_extra_key_names_the_key(tmp_path: Path) -> None:
     text = VALID[:SECOND_WEIGHT] + "    severity: high\n" + VALID[SECOND_WEIGHT:]
-    path, message = _error(tmp_path, text)
-    assert message.startswith(f"{path}:{_line_of(text, 'severity: high')}:")
-    assert "rule 'second-rule'" in message
-    assert "severity" in message
+    _refused(tmp_path, text, "severity: high", "rule 'second-rule'", "severity")
 
 
 def test_bad_rule_id_is_refused(tmp_path: Path) -> None:
     text = VALID.replace("id: second-rule", "id: Second Rule")
-    path, message = _error(tmp_path, text)
-    assert message.startswith(f"{path}:{_line_of(text, 'Second Rule')}:")
-    assert "id" in message
+    _refused(tmp_path, text, "Second Rule", "id")
 
 
 def test_missing_rules_file_names_the_path(tmp_path: Path) -> None:
