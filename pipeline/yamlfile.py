@@ -115,20 +115,21 @@ def check_regexes(patterns: list[str]) -> list[str]:
 
 
 _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT)
+_ON_ITS_OWN = (_c.POSSESSIVE_REPEAT, _c.ATOMIC_GROUP, _c.ASSERT, _c.ASSERT_NOT)
 
 
 def _nested_repeat(nodes: Any, inside: bool) -> bool:
     """Whether *nodes* hold an unbounded repeat (greedy or lazy) inside another (*inside*: they
-    lie in one). Possessive repeats and atomic groups give back nothing once matched, so what
-    they hold is left out; a lookaround is checked on its own (``re`` never goes back into one)."""
+    lie in one). Possessive repeats, atomic groups and lookarounds give back nothing once
+    matched, so what they hold is checked on its own."""
     for op, av in nodes:
         if op in _REPEATS:
             unbounded = av[1] == _c.MAXREPEAT
             if unbounded and inside:
                 return True
             parts, within = [av[2]], inside or unbounded
-        elif op is _c.ASSERT or op is _c.ASSERT_NOT:
-            parts, within = [av[1]], False
+        elif op in _ON_ITS_OWN:
+            parts, within = [av if op is _c.ATOMIC_GROUP else av[-1]], False
         else:
             parts, within = _parts(op, av), inside
         if any(_nested_repeat(part, within) for part in parts):
