@@ -122,10 +122,13 @@ def test_the_digest_goes_out_once_a_day_at_its_hour_in_each_language(
     )
     for _ in range(2):
         store.approve(make_alert(), ana.email)
-    before = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+    # the days the test plays out come after the clock the store writes its records with (when a
+    # digest went out): a fixed day stopped the next day's digest once that day's 10:30 had passed
+    day = datetime.now(UTC).date() + timedelta(days=1)
+    before = datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC)
     send_due_notices(store, s, before)
     assert inbox.messages == [] and posts == []
-    at = datetime(2026, 11, 21, 10, 31, tzinfo=UTC)
+    at = before + timedelta(minutes=31)
     send_due_notices(store, s, at)
     send_due_notices(store, s, at + timedelta(hours=2))
     assert len(inbox.to(ana.email)) == len(inbox.to(res.email)) == 1 and not inbox.to(quiet.email)
