@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from . import rulescan
 from .records import CATEGORIES, Evidence
-from .yamlfile import Loc, check_regexes, read_yaml, refuse_duplicates, validate
+from .yamlfile import Loc, check_regexes, held, read_yaml, refuse_duplicates, validate
 
 # ------------------------------------------------------------------ prefilter: required literals
 #
@@ -462,9 +462,9 @@ class Near(BaseModel):
 
 def _together(patterns: list[str], each: str = "(?:{})") -> list[str]:
     """*patterns* (each valid) as the engine tries them, in one alternation: a group name used
-    twice cannot be."""
+    twice cannot be. (Compiled as ``_compile`` compiles it, so there ``re``'s cache has it.)"""
     try:
-        re.compile("|".join(each.format(p) for p in patterns))
+        re.compile("|".join(each.format(p) for p in patterns), re.IGNORECASE)
     except re.error as exc:
         raise ValueError(f"the patterns cannot be tried together: {exc}") from exc
     return patterns
@@ -589,6 +589,7 @@ def _make_lazy(sub: Any, inside: bool) -> bool:
 
 
 _ONE_CHAR = (_c.LITERAL, _c.NOT_LITERAL, _c.ANY, _c.IN, _c.CATEGORY)
+_ANY_REPEAT = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
 
 
 def _guard_tails(sub: Any) -> bool:
@@ -602,27 +603,17 @@ def _guard_tails(sub: Any) -> bool:
     k = 0
     while k < len(data):
         op, av = data[k]
-        if op is _c.ASSERT_NOT or op is _c.ASSERT:
-            changed |= _guard_tails(av[1])
-        elif op is _c.SUBPATTERN:
-            changed |= _guard_tails(av[3])
-        elif op is _c.ATOMIC_GROUP:
-            changed |= _guard_tails(av)
-        elif op is _c.BRANCH:
-            for alt in av[1]:
-                changed |= _guard_tails(alt)
-        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
-            inner = av[2]
-            if len(inner.data) == 1 and inner.data[0][0] in _ONE_CHAR:
-                tail = data[k + 1 :]
-                first = _first_chars(tail) if tail and tail[0][0] is not _c.LITERAL else None
-                if first is not None:
-                    guard = _parser.SubPattern(sub.state, [(_c.IN, first)])
-                    data.insert(k + 1, (_c.ASSERT, (1, guard)))
-                    changed = True
-                    k += 1
-            else:
-                changed |= _guard_tails(inner)
+        if op in _ANY_REPEAT and len(av[2].data) == 1 and av[2].data[0][0] in _ONE_CHAR:
+            tail = data[k + 1 :]
+            first = _first_chars(tail) if tail and tail[0][0] is not _c.LITERAL else None
+            if first is not None:
+                guard = _parser.SubPattern(sub.state, [(_c.IN, first)])
+                data.insert(k + 1, (_c.ASSERT, (1, guard)))
+                changed = True
+                k += 1
+        else:
+            for part in held(op, av):
+                changed |= _guard_tails(part)
         k += 1
     return changed
 
@@ -654,7 +645,7 @@ def _first_of(op: Any, av: Any) -> list[tuple[Any, Any]] | None:
                 return None
             items += [i for i in got if i not in items]
         return items
-    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+    if op in _ANY_REPEAT:
         return _first_chars(av[2]) if av[0] >= 1 else None
     return None  # any character, back-references, conditionals
 
@@ -824,9 +815,8 @@ Span = tuple[int, int]
 @dataclass(frozen=True, slots=True)
 class _Scan:
     """The Hyperscan path for one language (None: all) and one kind of rule (headline-only or
-    not): the rules whose patterns are in the database (its ids are places in ``rules``)."""
+    not): each id of its database, with the rule (and its index) it stands for."""
 
-    rules: tuple[int, ...]
     scanner: rulescan.Scanner
     covered: frozenset[int]  # the rules Hyperscan took (the others take the keyword path)
     tries: tuple[tuple[int, Rule, Callable[[str, int], re.Match[str] | None]], ...]  # per id
@@ -836,7 +826,7 @@ def _scan_for(rules: list[Rule], indexes: list[int]) -> _Scan:
     chosen = tuple(i for i in indexes if rules[i].scan is not None)
     scanner = rulescan.scanner(tuple(rules[i].scan or b"" for i in chosen))
     covered = frozenset(i for k, i in enumerate(chosen) if k not in scanner.refused)
-    return _Scan(chosen, scanner, covered, tuple((i, rules[i], rules[i].quick.match) for i in chosen))
+    return _Scan(scanner, covered, tuple((i, rules[i], rules[i].quick.match) for i in chosen))
 
 
 class RuleSet:

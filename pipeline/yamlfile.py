@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from re import _compiler, _parser  # type: ignore[attr-defined]
 from re import _constants as _c  # type: ignore[attr-defined]
-from re import _parser  # type: ignore[attr-defined]
 from typing import Any, TypeVar
 
 import yaml
@@ -102,10 +102,11 @@ def check_regexes(patterns: list[str]) -> list[str]:
     exponential in its length, and one such rule would stall the scoring of every article."""
     for p in patterns:
         try:
-            re.compile(p)
+            parsed = _parser.parse(p)
+            _compiler.compile(parsed, 0)  # parsed once for both checks
         except re.error as exc:
             raise ValueError(f"pattern {p!r} is not a valid regular expression: {exc}") from exc
-        if _nested_repeat(_parser.parse(p), False):
+        if _nested_repeat(parsed, False):
             raise ValueError(
                 f"pattern {p!r} has a repeat without an upper bound inside another: matching it can "
                 "take time exponential in the text's length; give the outer repeat a bound "
@@ -123,26 +124,33 @@ def _nested_repeat(nodes: Any, inside: bool) -> bool:
     lie in one). Possessive repeats, atomic groups and lookarounds give back nothing once
     matched, so what they hold is checked on its own."""
     for op, av in nodes:
+        within = inside
         if op in _REPEATS:
             unbounded = av[1] == _c.MAXREPEAT
             if unbounded and inside:
                 return True
-            parts, within = [av[2]], inside or unbounded
+            within = inside or unbounded
         elif op in _ON_ITS_OWN:
-            parts, within = [av if op is _c.ATOMIC_GROUP else av[-1]], False
-        else:
-            parts, within = _parts(op, av), inside
-        if any(_nested_repeat(part, within) for part in parts):
+            within = False
+        if any(_nested_repeat(part, within) for part in held(op, av)):
             return True
     return False
 
 
-def _parts(op: Any, av: Any) -> list[Any]:
-    """The sequences a group, choice or conditional holds (none for anything else)."""
+def held(op: Any, av: Any) -> list[Any]:
+    """The sequences one node of a parsed ``re`` pattern holds: a group's, each choice's, each
+    branch of a conditional, a lookaround's, an atomic group's, a repeat's (none for a node that
+    holds nothing)."""
     if op is _c.SUBPATTERN:
         return [av[3]]
     if op is _c.BRANCH:
         return list(av[1])
     if op is _c.GROUPREF_EXISTS:
         return [branch for branch in av[1:] if branch is not None]
+    if op is _c.ASSERT or op is _c.ASSERT_NOT:
+        return [av[1]]
+    if op is _c.ATOMIC_GROUP:
+        return [av]
+    if op in _REPEATS or op is _c.POSSESSIVE_REPEAT:
+        return [av[2]]
     return []
